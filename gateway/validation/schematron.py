@@ -1,0 +1,105 @@
+"""Run the official schematron artefacts (compiled XSLT 2.0) in-process with saxonche.
+
+Each stylesheet is compiled once per process and kept.  Saxon is never handed
+untrusted bytes: callers pass a tree that the hardened parser accepted, which is
+re-serialised here.  A stylesheet that cannot run raises `ArtefactError`: a
+validator that cannot run is a failure, never a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from lxml import etree
+from saxonche import PySaxonProcessor
+
+from gateway.validation.artefacts import XSLT
+from gateway.validation.report import Finding
+
+SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+
+class ArtefactError(RuntimeError):
+    """An official artefact could not be run (compilation or dynamic error)."""
+
+
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def _processor() -> PySaxonProcessor:
+    """One Saxon processor per process (re-created after a fork)."""
+    if _state.get("pid") != os.getpid():
+        _state.clear()
+        _state["pid"] = os.getpid()
+        _state["proc"] = PySaxonProcessor(license=False)
+        _state["compiled"] = {}
+    return _state["proc"]  # type: ignore[return-value]
+
+
+def _executable(artefact: str):
+    proc = _processor()
+    compiled: dict = _state["compiled"]  # type: ignore[assignment]
+    if artefact not in compiled:
+        path: Path = XSLT[artefact]
+        xslt = proc.new_xslt30_processor()
+        xslt.set_cwd(str(path.parent))
+        try:
+            compiled[artefact] = xslt.compile_stylesheet(stylesheet_file=str(path))
+        except Exception as exc:  # saxonche raises PySaxonApiError
+            raise ArtefactError(f"{artefact}: cannot compile {path.name}: {exc}") from exc
+        if compiled[artefact] is None:
+            raise ArtefactError(f"{artefact}: cannot compile {path.name}")
+    return compiled[artefact]
+
+
+def run(artefact: str, tree: etree._ElementTree | etree._Element) -> list[Finding]:
+    """Run one artefact on an already-parsed (hardened) tree; return its failed asserts and reports."""
+    xml_text = etree.tostring(tree, encoding="unicode")
+    with _lock:
+        proc = _processor()
+        executable = _executable(artefact)
+        try:
+            node = proc.parse_xml(xml_text=xml_text)
+            svrl = executable.transform_to_string(xdm_node=node)
+        except Exception as exc:
+            raise ArtefactError(f"{artefact}: the official stylesheet failed on this document: {exc}") from exc
+    if not svrl:
+        raise ArtefactError(f"{artefact}: the stylesheet produced no report")
+    return parse_svrl(artefact, svrl.encode())
+
+
+def parse_svrl(artefact: str, svrl: bytes) -> list[Finding]:
+    """SVRL failed-asserts and successful-reports as findings (flag fatal/error → fatal, else warning)."""
+    root = etree.fromstring(svrl, etree.XMLParser(resolve_entities=False, no_network=True))
+    findings = []
+    for element in root.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):
+        flag = (element.get("flag") or "fatal").lower()
+        text = " ".join("".join(element.findtext(f"{{{SVRL}}}text") or "").split())
+        rule_id = element.get("id") or _rule_from_text(text)
+        findings.append(
+            Finding(
+                rule_id=rule_id or "",
+                severity="fatal" if flag in ("fatal", "error") else "warning",
+                message=text,
+                artefact=artefact,
+                location=element.get("location"),
+                business_term=_business_term(text),
+            )
+        )
+    return findings
+
+
+def _rule_from_text(text: str) -> str | None:
+    head = text.split(" ", 1)[0].strip("[]:")
+    return head if head.startswith(("BR-", "FX-")) else None
+
+
+def _business_term(text: str) -> str | None:
+    for token in text.replace("/", " ").replace("(", " ").replace(")", " ").split():
+        token = token.strip(".,:;[]")
+        if token.startswith(("BT-", "BG-")) and token[3:].split("-")[0].isdigit():
+            return token
+    return None
