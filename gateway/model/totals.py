@@ -32,14 +32,14 @@ def line_net_amount(line: InvoiceLine) -> Decimal:
     return round2(gross - sum((a.amount for a in line.allowances), ZERO) + sum((c.amount for c in line.charges), ZERO))
 
 
-def _key(category: str, rate: Decimal | None) -> tuple[str, Decimal | None]:
-    """(category, rate) with the rate compared by value: 20 == 20.00."""
-    return category, (rate.normalize() if rate is not None else None)
+def _key(category: str, rate: Decimal | None) -> tuple[str, Decimal]:
+    """(category, rate) with the rate compared by value: 20 == 20.00, and no rate == 0 (EN 16931 accepts both for O)."""
+    return category, (rate if rate is not None else ZERO).normalize()
 
 
-def taxable_bases(invoice: Invoice) -> dict[tuple[str, Decimal | None], tuple[Decimal | None, Decimal]]:
+def taxable_bases(invoice: Invoice) -> dict[tuple[str, Decimal], tuple[Decimal | None, Decimal]]:
     """Σ BT-131 − Σ BT-92 + Σ BT-99 per (category, rate), with the rate as first written, in order of appearance."""
-    bases: dict[tuple[str, Decimal | None], tuple[Decimal | None, Decimal]] = {}
+    bases: dict[tuple[str, Decimal], tuple[Decimal | None, Decimal]] = {}
 
     def add(category: str, rate: Decimal | None, amount: Decimal) -> None:
         key = _key(category, rate)
