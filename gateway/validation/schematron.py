@@ -2,8 +2,19 @@
 
 Each stylesheet is compiled once per process and kept.  Saxon is never handed
 untrusted bytes: callers pass a tree that the hardened parser accepted, which is
-re-serialised here.  A stylesheet that cannot run raises `ArtefactError`: a
-validator that cannot run is a failure, never a pass.
+re-serialised here.  A validator that cannot run is a failure, never a pass:
+- a stylesheet that cannot be compiled raises `ArtefactError` (the caller answers 503 / retries);
+- a stylesheet that raises a dynamic error on one document (e.g. FORG0001 on an empty amount)
+  gives a fatal `ARTEFACT-ERROR` finding naming the artefact: that document is rejected.
+
+Processes and threads (DESIGN pitfall 2), as measured with saxonche 13.1.1: one
+processor used from several threads, and processors in forked children (created
+before or after the fork, by the main thread or another one) all work and give
+identical results (tests/validation/test_concurrency.py).  Still, as a precaution,
+each process makes its own processor (keyed on the pid) and transforms are
+serialised by a lock, which is re-created in a forked child so that a fork taken
+while another thread validated cannot leave it locked forever.  Parallelism
+comes from processes (gunicorn / worker processes), not threads.
 """
 
 from __future__ import annotations
@@ -22,11 +33,22 @@ SVRL = "http://purl.oclc.org/dsdl/svrl"
 
 
 class ArtefactError(RuntimeError):
-    """An official artefact could not be run (compilation or dynamic error)."""
+    """An official artefact cannot be run at all (missing, not compilable, no report): answer 503 / retry, never "valid"."""
 
+
+ARTEFACT_ERROR = "ARTEFACT-ERROR"
+MAX_ERROR_TEXT = 1000
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _processor() -> PySaxonProcessor:
@@ -56,7 +78,11 @@ def _executable(artefact: str):
 
 
 def run(artefact: str, tree: etree._ElementTree | etree._Element) -> list[Finding]:
-    """Run one artefact on an already-parsed (hardened) tree; return its failed asserts and reports."""
+    """Run one artefact on an already-parsed (hardened) tree; return its failed asserts and reports.
+
+    Raises `ArtefactError` when the stylesheet cannot be compiled; a dynamic error on this
+    document is returned as a fatal ARTEFACT-ERROR finding.
+    """
     xml_text = etree.tostring(tree, encoding="unicode")
     with _lock:
         proc = _processor()
@@ -64,8 +90,9 @@ def run(artefact: str, tree: etree._ElementTree | etree._Element) -> list[Findin
         try:
             node = proc.parse_xml(xml_text=xml_text)
             svrl = executable.transform_to_string(xdm_node=node)
-        except Exception as exc:
-            raise ArtefactError(f"{artefact}: the official stylesheet failed on this document: {exc}") from exc
+        except Exception as exc:  # saxonche raises PySaxonApiError
+            message = " ".join(str(exc).split())[:MAX_ERROR_TEXT]
+            return [Finding(ARTEFACT_ERROR, "fatal", f"{artefact}: the official stylesheet failed on this document: {message}", artefact)]
     if not svrl:
         raise ArtefactError(f"{artefact}: the stylesheet produced no report")
     return parse_svrl(artefact, svrl.encode())
