@@ -24,3 +24,46 @@ def corpus() -> Path:
     if not (CORPUS / "expected.json").is_file():
         pytest.skip(f"conformance corpus not found at {CORPUS}")
     return CORPUS
+
+
+# ---------------------------------------------------------------------------- databases (SQLite and PostgreSQL)
+
+POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_schema_url(request: pytest.FixtureRequest) -> str:
+    """A fresh schema in the test PostgreSQL database (dropped at the end of the session); skip when the server is unreachable, unless CI=true."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
+    schema = f"gw_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} ({exc.orig}); set CI=true to make this a failure")
+
+    def drop() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+    request.addfinalizer(drop)
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def gateway_config(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A migrated gateway configuration, once on SQLite (a temporary data folder) and once on PostgreSQL (a fresh schema)."""
+    from gateway.config import Config
+    from gateway.store.session import upgrade
+
+    data_dir = tmp_path_factory.mktemp(f"gateway-{request.param}")
+    url = _postgres_schema_url(request) if request.param == "postgresql" else ""
+    config = Config(data_dir=data_dir, database_url=url, config_dir=data_dir / "no-config")
+    upgrade(config)
+    return config

@@ -1,0 +1,1 @@
+"""The REST API (JSON only): invoices, validation, health and the OpenAPI document."""

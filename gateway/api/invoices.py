@@ -1,0 +1,245 @@
+"""/api/v1: submit, list and read invoices, download their documents, validate without storing.
+
+Invoices belong to the tenant of the API key; another tenant's invoice is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from gateway import intake
+from gateway.api.auth import authenticate, current_tenant
+from gateway.api.context import config, database, db_session
+from gateway.api.errors import ApiError, json_response
+from gateway.api.idempotency import idempotent
+from gateway.store import models as db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(authenticate)
+
+XML_TYPES = ("application/xml", "text/xml")
+PDF_TYPES = ("application/pdf",)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+DOCUMENT_FILES = {"input": "input", "canonical": "canonical.json", "cii": "cii.xml", "ubl": "ubl.xml", "facturx": "facturx.pdf"}
+INPUT_EXTENSIONS = {"application/json": "json", "application/xml": "xml", "application/pdf": "pdf"}
+
+
+# ---------------------------------------------------------------------------- request helpers
+
+
+def _body_kind() -> str:
+    """Whether the body is "json" or a "document", from the Content-Type; anything else is a 415."""
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        return "json"
+    if mimetype in XML_TYPES or mimetype in PDF_TYPES:
+        return "document"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {mimetype or '(none)'!r} is not accepted: send application/json, application/xml, text/xml or application/pdf.",
+    )
+
+
+def _json_body() -> tuple[bytes, Any]:
+    raw = request.get_data(cache=True)
+    try:
+        return raw, json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+
+
+def _param(name: str) -> str | None:
+    """A query parameter; text XML or the database could not hold is refused."""
+    value = request.args.get(name)
+    if value is not None and not intake.xml_safe(value):
+        raise ApiError(400, "bad_request", f"Query parameter {name} holds control characters.", [(f"?{name}", "control characters")])
+    return value
+
+
+def _int_param(name: str, default: int, low: int, high: int) -> int:
+    value = _param(name)
+    if value is None or value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ApiError(400, "bad_request", f"Query parameter {name} must be an integer from {low} to {high}.", [(f"?{name}", "out of range")])
+    return int(value)
+
+
+def _date_param(name: str) -> date | None:
+    value = _param(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"Query parameter {name} must be an ISO date (YYYY-MM-DD).", [(f"?{name}", "not an ISO date")]) from None
+
+
+def _bool_param(name: str, default: bool) -> bool:
+    value = (_param(name) or "").lower()
+    if value == "":
+        return default
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ApiError(400, "bad_request", f"Query parameter {name} must be true or false.", [(f"?{name}", "not a boolean")])
+
+
+def _profile() -> str:
+    """The Factur-X profile asked for (?profile=), else the configured default."""
+    return _param("profile") or config().default_profile
+
+
+def _own_invoice(invoice_id: str) -> db.Invoice:
+    """The tenant's invoice, or 404 (unknown, malformed or someone else's: indistinguishable)."""
+    row = db_session().get(db.Invoice, invoice_id) if UUID.match(invoice_id) else None
+    if row is None or row.tenant_id != current_tenant().id:
+        raise ApiError(404, "not_found", f"No invoice {invoice_id}.")
+    return row
+
+
+# ---------------------------------------------------------------------------- representations
+
+
+def _amount(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def invoice_summary(row: db.Invoice) -> dict[str, Any]:
+    report = row.report or {}
+    return {
+        "id": row.id,
+        "direction": row.direction,
+        "number": row.number,
+        "type_code": row.type_code,
+        "issue_date": row.issue_date.isoformat(),
+        "currency": row.currency,
+        "profile": row.profile,
+        "syntax": row.syntax,
+        "seller": {"name": row.seller_name, "siren": row.seller_siren},
+        "buyer": {"name": row.buyer_name, "siren": row.buyer_siren, "vat_id": row.buyer_vat_id},
+        "totals": {
+            "tax_exclusive_amount": _amount(row.tax_exclusive_amount),
+            "tax_amount": _amount(row.tax_amount),
+            "tax_inclusive_amount": _amount(row.tax_inclusive_amount),
+            "amount_due": _amount(row.amount_due),
+        },
+        "state": row.state,
+        "status": row.status,
+        "status_label": row.status_label,
+        "validation": {"valid": bool(report.get("valid")), "fatal": report.get("fatal", 0), "warnings": report.get("warnings", 0)},
+        "created_at": row.created_at.isoformat(),
+        "links": {
+            "self": url_for("api.get_invoice", invoice_id=row.id),
+            "documents": {doc.kind: url_for("api.get_document", invoice_id=row.id, kind=doc.kind) for doc in row.documents},
+        },
+    }
+
+
+def invoice_detail(row: db.Invoice) -> dict[str, Any]:
+    events = [{"code": e.code, "label": e.label, "time": e.time.isoformat(), "source": e.source, "detail": e.detail} for e in row.events]
+    return {**invoice_summary(row), "report": row.report, "events": events}
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+@bp.post("/invoices")
+@idempotent
+def create_invoice() -> Response:
+    """Intake JSON (optional ?profile=), or a UBL / CII / Factur-X document: 201 with the stored invoice and its report."""
+    session, blobs, tenant = db_session(), database().blobs, current_tenant()
+    if _body_kind() == "json":
+        raw, data = _json_body()
+        row = intake.submit_json(session, blobs, tenant, data, _profile(), raw=raw)
+    else:
+        row = intake.submit_document(session, blobs, tenant, request.get_data(cache=True), request.mimetype)
+    location = url_for("api.get_invoice", invoice_id=row.id)
+    return json_response(invoice_detail(row), 201, {"Location": location})
+
+
+@bp.get("/invoices")
+def list_invoices() -> Response:
+    """The tenant's invoices, newest first, filtered by status, issue date range and buyer (name, SIREN or VAT id)."""
+    page = _int_param("page", 1, 1, MAX_PAGE)
+    per_page = _int_param("per_page", 20, 1, MAX_PER_PAGE)
+    filters = [db.Invoice.tenant_id == current_tenant().id]
+    status, start, end, buyer = _param("status"), _date_param("from"), _date_param("to"), _param("buyer")
+    if status:
+        filters.append(db.Invoice.status == status)
+    if start:
+        filters.append(db.Invoice.issue_date >= start)
+    if end:
+        filters.append(db.Invoice.issue_date <= end)
+    if buyer:
+        filters.append(
+            or_(
+                func.lower(db.Invoice.buyer_name).contains(buyer.lower(), autoescape=True),
+                db.Invoice.buyer_siren == buyer,
+                func.upper(db.Invoice.buyer_vat_id) == buyer.upper().replace(" ", ""),
+            )
+        )
+    session = db_session()
+    total = session.scalar(select(func.count()).select_from(db.Invoice).where(*filters)) or 0
+    rows = session.scalars(
+        select(db.Invoice)
+        .where(*filters)
+        .options(selectinload(db.Invoice.documents))
+        .order_by(db.Invoice.created_at.desc(), db.Invoice.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    query = {k: v for k, v in request.args.items() if k in ("status", "from", "to", "buyer") and v}
+    has_next = page * per_page < total
+    return json_response(
+        {
+            "items": [invoice_summary(row) for row in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next": url_for("api.list_invoices", page=page + 1, per_page=per_page, **query) if has_next else None,
+        }
+    )
+
+
+@bp.get("/invoices/<invoice_id>")
+def get_invoice(invoice_id: str) -> Response:
+    """One invoice: summary, status, technical state, validation report, status events and document links."""
+    return json_response(invoice_detail(_own_invoice(invoice_id)))
+
+
+@bp.get("/invoices/<invoice_id>/documents/<any(input, canonical, cii, ubl, facturx):kind>")
+def get_document(invoice_id: str, kind: str) -> Response:
+    """The exact stored bytes of one document of the invoice."""
+    row = _own_invoice(invoice_id)
+    document = next((d for d in row.documents if d.kind == kind), None)
+    if document is None:
+        raise ApiError(404, "not_found", f"Invoice {invoice_id} has no {kind} document.")
+    data = database().blobs.get(document.sha256)
+    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", row.number)[:80] or "invoice"
+    suffix = f"input.{INPUT_EXTENSIONS.get(document.content_type, 'bin')}" if kind == "input" else DOCUMENT_FILES[kind]
+    headers = {"Content-Disposition": f'attachment; filename="{safe_number}-{suffix}"', "ETag": f'"{document.sha256}"'}
+    return Response(data, mimetype=document.content_type, headers=headers)
+
+
+@bp.post("/validate")
+@idempotent
+def validate_only() -> Response:
+    """Validate without storing: a UBL / CII / Factur-X document (?french=false skips BR-FR), or intake JSON (?profile=)."""
+    if _body_kind() == "json":
+        _raw, data = _json_body()
+        report = intake.validate_json(data, _profile())
+    else:
+        report = intake.validate_document(request.get_data(cache=True), request.mimetype, french=_bool_param("french", True))
+    return json_response(report.to_dict())

@@ -1,0 +1,328 @@
+"""The OpenAPI 3.1 document of the REST API, built from code and served at /api/openapi.json.
+
+The intake format is the generated JSON Schema of the canonical invoice
+(`gateway.model.schema`, committed as schemas/invoice.schema.json): its root is the
+`InvoiceIntake` component and its `$defs` become components beside it (OpenAPI
+tools rarely resolve `$defs` inside an embedded `$id` resource).  A test keeps this document and the Flask routes equal,
+and checks real responses against the schemas below.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from gateway.model.schema import invoice_json_schema
+
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A closed object: every listed property required unless `required` says otherwise."""
+    return {"type": "object", "properties": properties, "required": list(properties) if required is None else required, "additionalProperties": False}
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = _nullable(STRING)
+INTEGER = {"type": "integer"}
+DECIMAL = _nullable({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"})
+DOCUMENT_KINDS = ["input", "canonical", "cii", "ubl", "facturx"]
+
+SUMMARY_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid"},
+    "direction": {"type": "string", "enum": ["outgoing", "incoming"]},
+    "number": {**STRING, "description": "BT-1"},
+    "type_code": {**STRING, "description": "BT-3 (UNTDID 1001)"},
+    "issue_date": {"type": "string", "format": "date", "description": "BT-2"},
+    "currency": {**STRING, "description": "BT-5"},
+    "profile": {"type": "string", "enum": ["minimum", "basicwl", "basic", "en16931", "extended"], "description": "Factur-X profile of the CII"},
+    "syntax": {"type": "string", "enum": ["json", "cii", "ubl-invoice", "ubl-creditnote", "facturx"], "description": "What was received"},
+    "seller": _object({"name": STRING, "siren": NULLABLE_STRING}),
+    "buyer": _object({"name": STRING, "siren": NULLABLE_STRING, "vat_id": NULLABLE_STRING}),
+    "totals": _object({"tax_exclusive_amount": DECIMAL, "tax_amount": DECIMAL, "tax_inclusive_amount": DECIMAL, "amount_due": DECIMAL}),
+    "state": {"type": "string", "description": "Technical state: received, validated, rejected (and later states of delivery)."},
+    "status": {
+        "type": "string",
+        "description": 'Latest lifecycle status code ("200" Déposée when accepted, later "201" …), or "rejected" when the intake controls '
+        "found a fatal problem: a rejected invoice is kept for inspection and never routed.",
+    },
+    "status_label": STRING,
+    "validation": _object({"valid": {"type": "boolean"}, "fatal": INTEGER, "warnings": INTEGER}),
+    "created_at": {"type": "string", "format": "date-time"},
+    "links": _object(
+        {
+            "self": STRING,
+            "documents": {"type": "object", "propertyNames": {"enum": DOCUMENT_KINDS}, "additionalProperties": STRING},
+        }
+    ),
+}
+
+
+def _rebase(node: Any) -> Any:
+    """Point `#/$defs/X` references at `#/components/schemas/X`."""
+    if isinstance(node, dict):
+        return {k: v.replace("#/$defs/", "#/components/schemas/", 1) if k == "$ref" else _rebase(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
+
+
+def intake_components(schema: dict[str, Any]) -> dict[str, Any]:
+    """The intake JSON Schema as components: `InvoiceIntake` (its root) and its `$defs`."""
+    root = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")}
+    return _rebase({"InvoiceIntake": root, **schema.get("$defs", {})})
+
+
+def _schemas() -> dict[str, Any]:
+    intake = intake_components(invoice_json_schema())
+    own = _own_schemas()
+    clash = set(intake) & set(own)
+    if clash:
+        raise RuntimeError(f"OpenAPI component names used twice: {sorted(clash)}")
+    return {**intake, **own}
+
+
+def _own_schemas() -> dict[str, Any]:
+    return {
+        "Error": _object(
+            {
+                "error": _object(
+                    {
+                        "code": STRING,
+                        "message": STRING,
+                        "details": {
+                            "type": "array",
+                            "description": "Each problem: a JSON pointer into the body, `?name` for a query parameter, or `header`.",
+                            "items": _object({"pointer": STRING, "message": STRING}),
+                        },
+                    }
+                )
+            }
+        ),
+        "Finding": _object(
+            {
+                "rule_id": STRING,
+                "severity": {"type": "string", "enum": ["fatal", "warning", "information"]},
+                "message": STRING,
+                "artefact": {**STRING, "description": "The official artefact (XSD, schematron) or GATEWAY for the gateway's own checks."},
+                "location": NULLABLE_STRING,
+                "business_term": NULLABLE_STRING,
+            }
+        ),
+        "ValidationReport": _object(
+            {
+                "valid": {"type": "boolean", "description": "No fatal finding.  Warnings never reject."},
+                "syntax": NULLABLE_STRING,
+                "profile": NULLABLE_STRING,
+                "artefacts": {"type": "array", "items": STRING, "description": "What was run: nothing run means nothing checked."},
+                "fatal": INTEGER,
+                "warnings": INTEGER,
+                "findings": {"type": "array", "items": _ref("Finding")},
+            }
+        ),
+        "StatusEvent": _object(
+            {
+                "code": STRING,
+                "label": STRING,
+                "time": {"type": "string", "format": "date-time"},
+                "source": STRING,
+                "detail": _nullable({"type": "object"}),
+            }
+        ),
+        "InvoiceSummary": _object(SUMMARY_PROPERTIES),
+        "InvoiceDetail": _object(
+            {**SUMMARY_PROPERTIES, "report": _ref("ValidationReport"), "events": {"type": "array", "items": _ref("StatusEvent")}}
+        ),
+        "InvoiceList": _object(
+            {
+                "items": {"type": "array", "items": _ref("InvoiceSummary")},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "total": INTEGER,
+                "next": _nullable({"type": "string", "description": "The next page, or null on the last one."}),
+            }
+        ),
+        "Health": _object({"status": {"type": "string", "enum": ["ok", "unavailable"]}, "database": STRING}),
+    }
+
+
+def _json(name: str) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(name)}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "Malformed body or parameter",
+        401: "Missing, unknown or revoked API key",
+        404: "Unknown invoice (or another tenant's)",
+        409: "Conflict: duplicate invoice (seller SIREN + number + year), or Idempotency-Key reused for another request",
+        413: "Body over the size limit",
+        415: "Unsupported Content-Type or document type",
+        422: "The invoice does not fit the intake format: every problem with its JSON pointer",
+        503: "An official validation artefact could not run: nothing was accepted",
+    }
+    return {str(s): {"description": reasons[s], "content": _json("Error")} for s in statuses}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+PROFILE_PARAM = _query("profile", "Factur-X profile of the generated CII (JSON bodies only; default en16931).", STRING)
+IDEMPOTENCY_PARAM = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retrying with the same key and the same request replays the first answer (status and body); "
+    "the same key with a different request is a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+INVOICE_ID_PARAM = {"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
+
+
+def _document_body(json_schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _ref(json_schema)},
+            "application/xml": {"schema": {**STRING, "description": "A UBL 2.1 Invoice / CreditNote or a CII (Factur-X) XML."}},
+            "text/xml": {"schema": STRING},
+            "application/pdf": {"schema": {**BINARY, "description": "A Factur-X PDF/A-3 with its embedded factur-x.xml."}},
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    public: list[dict[str, list[str]]] = []
+    return {
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Health check (database reachable)",
+                "security": public,
+                "responses": {
+                    "200": {"description": "Healthy", "content": _json("Health")},
+                    "503": {"description": "Unhealthy", "content": _json("Health")},
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": public,
+                "responses": {"200": {"description": "The OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }
+        },
+        "/api/v1/invoices": {
+            "post": {
+                "operationId": "createInvoice",
+                "summary": "Submit an invoice: intake JSON, or a UBL / CII / Factur-X document",
+                "description": "The invoice is decoded, its totals computed or checked (BR-CO-10…17), its CII (chosen profile), UBL and Factur-X "
+                "generated and each validated (XSD, EN 16931, Factur-X profile, BR-FR); a received document is validated as received.  "
+                'Answer 201 in both outcomes: `status` "200" (Déposée) when no fatal finding, or `status` "rejected" with the report saying '
+                "why; a rejected invoice is stored with its documents for inspection and never routed.  A duplicate of an accepted invoice "
+                "(same seller SIREN, number and year of issue) is a 409 naming the existing one.",
+                "parameters": [PROFILE_PARAM, IDEMPOTENCY_PARAM],
+                "requestBody": _document_body("InvoiceIntake"),
+                "responses": {
+                    "201": {
+                        "description": "Stored (accepted or rejected: see status and report)",
+                        "headers": {"Location": {"schema": STRING}},
+                        "content": _json("InvoiceDetail"),
+                    },
+                    **_errors(400, 401, 409, 413, 415, 422, 503),
+                },
+            },
+            "get": {
+                "operationId": "listInvoices",
+                "summary": "The tenant's invoices, newest first",
+                "parameters": [
+                    _query("status", 'Lifecycle status code ("200" …) or "rejected".', STRING),
+                    _query("from", "Issue date on or after (YYYY-MM-DD).", {"type": "string", "format": "date"}),
+                    _query("to", "Issue date on or before (YYYY-MM-DD).", {"type": "string", "format": "date"}),
+                    _query("buyer", "Part of the buyer's name, or its SIREN or VAT identifier.", STRING),
+                    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query("per_page", "Invoices per page.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                ],
+                "responses": {"200": {"description": "One page", "content": _json("InvoiceList")}, **_errors(400, 401)},
+            },
+        },
+        "/api/v1/invoices/{invoice_id}": {
+            "get": {
+                "operationId": "getInvoice",
+                "summary": "One invoice: summary, status, technical state, validation report, events, document links",
+                "parameters": [INVOICE_ID_PARAM],
+                "responses": {"200": {"description": "The invoice", "content": _json("InvoiceDetail")}, **_errors(401, 404)},
+            }
+        },
+        "/api/v1/invoices/{invoice_id}/documents/{kind}": {
+            "get": {
+                "operationId": "getInvoiceDocument",
+                "summary": "The exact stored bytes of one document (with a Content-Disposition file name)",
+                "parameters": [
+                    INVOICE_ID_PARAM,
+                    {"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": DOCUMENT_KINDS}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The document",
+                        "content": {"application/xml": {"schema": STRING}, "application/pdf": {"schema": BINARY}, "application/json": {"schema": {}}},
+                    },
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/api/v1/validate": {
+            "post": {
+                "operationId": "validate",
+                "summary": "Validate without storing anything",
+                "description": "A UBL / CII / Factur-X document is validated as received (`french=false` skips the BR-FR rules); intake JSON "
+                "is validated through the CII and UBL generated from it.",
+                "parameters": [
+                    PROFILE_PARAM,
+                    _query("french", "Run the French BR-FR rules on a document (default true).", {"type": "boolean", "default": True}),
+                    IDEMPOTENCY_PARAM,
+                ],
+                "requestBody": _document_body("InvoiceIntake"),
+                "responses": {
+                    "200": {"description": "The report", "content": _json("ValidationReport")},
+                    **_errors(400, 401, 409, 413, 415, 422, 503),
+                },
+            }
+        },
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built once per process)."""
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "PDP Gateway API",
+            "version": API_VERSION,
+            "description": "E-invoicing gateway for the French 2026 reform: submit invoices (intake JSON, UBL, CII, Factur-X), "
+            "get them validated with the official artefacts, follow their status, download their documents.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "A tenant's API key (gateway keys create --tenant NAME)."}
+            },
+        },
+    }

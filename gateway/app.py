@@ -1,0 +1,27 @@
+"""`create_app(config)`: the Flask application.  Blueprints are registered here and only here."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from gateway.api import invoices, meta
+from gateway.api.context import EXTENSION, close_session
+from gateway.api.errors import register_error_handlers
+from gateway.config import Config, load_config
+from gateway.store.session import Database
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The gateway web application for `config` (default: `load_config()`); the database must be migrated (`gateway db upgrade`)."""
+    config = config or load_config()
+    logging.getLogger("gateway").setLevel(config.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions[EXTENSION] = Database(config)
+    app.teardown_appcontext(close_session)
+    register_error_handlers(app)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(invoices.bp)
+    return app

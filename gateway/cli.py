@@ -1,0 +1,209 @@
+"""The `gateway` command: serve, migrate, manage tenants and keys, validate and convert documents.
+
+Configuration comes from config/*.toml and GATEWAY_* variables (see config/gateway.toml).
+Exit codes: 0 done (validate: valid), 1 invalid (validate), 2 unusable input or usage error,
+3 an official validation artefact could not run (nothing is ever reported valid then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.config import ConfigError, load_config
+from gateway.errors import InputError
+from gateway.validation.report import Report
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_ARTEFACT = 0, 1, 2, 3
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import waitress
+
+    from gateway.app import create_app
+    from gateway.store.session import upgrade
+
+    config = load_config(host=args.host, port=args.port)
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    upgrade(config)
+    print(f"gateway: serving on http://{config.host}:{config.port} (data in {config.data_dir.resolve()})", flush=True)
+    waitress.serve(create_app(config), host=config.host, port=config.port, threads=args.threads)
+    return EXIT_OK
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from gateway.store.session import upgrade
+
+    config = load_config()
+    upgrade(config)
+    print(f"database at the latest revision: {config.database_url}")
+    return EXIT_OK
+
+
+def _tenants_create(args: argparse.Namespace) -> int:
+    from gateway.store.session import Database
+    from gateway.store.tenants import create_tenant
+
+    database = Database(load_config())
+    with database.session() as session:
+        tenant = create_tenant(session, args.name)
+        print(f"tenant {tenant.name!r} created (id {tenant.id})")
+    return EXIT_OK
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from gateway.store.session import Database
+    from gateway.store.tenants import create_api_key, get_tenant
+
+    database = Database(load_config())
+    with database.session() as session:
+        key = create_api_key(session, get_tenant(session, args.tenant))
+    print(key)
+    print("Keep this key now: it is shown only once (the gateway stores only its SHA-256).", file=sys.stderr)
+    return EXIT_OK
+
+
+def _is_json(data: bytes) -> bool:
+    return data.lstrip()[:1] in (b"{", b"[")
+
+
+def _load_json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"not valid JSON: {exc}") from None
+
+
+def _print_report(report: Report) -> None:
+    verdict = "VALID" if report.valid else "INVALID"
+    print(f"{verdict}: {report.fatal_count} fatal, {len(report.findings) - report.fatal_count} other finding(s)")
+    print(f"syntax: {report.syntax or '-'}   profile: {report.profile or '-'}")
+    print(f"artefacts run: {', '.join(report.artefacts) or '(none)'}")
+    for finding in report.findings:
+        term = f" [{finding.business_term}]" if finding.business_term else ""
+        print(f"  {finding.severity.upper():8} {finding.rule_id or '-'}{term} ({finding.artefact}): {finding.message}")
+        if finding.location:
+            print(f"           at {finding.location}")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from gateway import intake
+
+    data = args.file.read_bytes()
+    if _is_json(data):
+        report = intake.validate_json(_load_json(data), args.profile)
+    else:
+        report = intake.validate_document(data, None, french=not args.no_french)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _print_report(report)
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from gateway import intake
+    from gateway.formats.cii import write_cii
+    from gateway.formats.facturx import build_facturx
+    from gateway.formats.ubl import write_ubl
+
+    data = args.file.read_bytes()
+    processed = intake.read_json(_load_json(data), args.profile) if _is_json(data) else intake.read_received(data, None)
+    profile = intake.resolve_profile(args.profile or processed.profile).name
+    for finding in processed.report.findings:
+        if finding.severity == "fatal":
+            print(f"warning: {finding.rule_id}: {finding.message}", file=sys.stderr)
+    if args.to == "ubl":
+        out = write_ubl(processed.invoice)
+    else:
+        cii = write_cii(processed.invoice, profile=profile)
+        out = cii if args.to == "cii" else build_facturx(processed.invoice, cii, profile=profile, language=args.language)
+    args.output.write_bytes(out)
+    print(f"{args.to} written to {args.output} ({len(out)} bytes)", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the web application (migrates the database first)", description="Migrate the database, then serve the API with waitress."
+    )
+    serve.add_argument("--host", help="interface to listen on (default: config host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: config port, 8080)")
+    serve.add_argument("--threads", type=int, default=4, help="worker threads (default: 4)")
+    serve.set_defaults(func=_serve)
+
+    db = commands.add_parser("db", help="database commands", description="Database schema commands.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="migrate the database to the latest revision", description="Apply every pending Alembic migration."
+    ).set_defaults(func=_db_upgrade)
+
+    tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
+    create_tenant = tenant_commands.add_parser("create", help="create a tenant", description="Create a tenant with a unique name.")
+    create_tenant.add_argument("name", metavar="NAME", help="the tenant's unique name")
+    create_tenant.set_defaults(func=_tenants_create)
+
+    keys = commands.add_parser("keys", help="manage API keys", description="Manage the tenants' API keys.")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create_key = key_commands.add_parser(
+        "create", help="create an API key", description="Create an API key for a tenant; it is printed once, only its SHA-256 is stored."
+    )
+    create_key.add_argument("--tenant", required=True, metavar="NAME", help="the tenant's name")
+    create_key.set_defaults(func=_keys_create)
+
+    validate = commands.add_parser(
+        "validate",
+        help="validate a document",
+        description="Validate a UBL, CII or Factur-X PDF with the official artefacts (or intake JSON through the CII and UBL generated "
+        "from it).  Exit 0 valid, 1 invalid, 2 unusable input.",
+    )
+    validate.add_argument("file", type=Path, metavar="FILE", help="UBL or CII XML, Factur-X PDF, or intake JSON")
+    validate.add_argument("--no-french", action="store_true", help="skip the French BR-FR rules (documents only)")
+    validate.add_argument("--profile", help="Factur-X profile of the CII generated from intake JSON (default en16931)")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate.set_defaults(func=_validate)
+
+    convert = commands.add_parser(
+        "convert",
+        help="convert an invoice to UBL, CII or Factur-X",
+        description="Convert intake JSON, UBL, CII or a Factur-X PDF to another syntax, through the canonical invoice.  "
+        "Totals absent from intake JSON are computed.  Exit 0 written, 2 unusable input.",
+    )
+    convert.add_argument("file", type=Path, metavar="FILE", help="intake JSON, UBL or CII XML, or Factur-X PDF")
+    convert.add_argument("--to", required=True, choices=("ubl", "cii", "facturx"), help="target syntax")
+    convert.add_argument("--profile", help="Factur-X profile for cii/facturx (default: the input's, else en16931)")
+    convert.add_argument("--language", default="fr", help="language of the Factur-X readable page (default fr)")
+    convert.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="file to write")
+    convert.set_defaults(func=_convert)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gateway.store.tenants import TenantError
+    from gateway.validation.schematron import ArtefactError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ArtefactError as exc:
+        print(f"gateway: error: validation could not run: {exc}", file=sys.stderr)
+        return EXIT_ARTEFACT
+    except (InputError, OSError, ConfigError, TenantError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        details = getattr(exc, "details", None) or []
+        print(f"gateway: error: {message}", file=sys.stderr)
+        for detail in details:
+            print(f"  {detail.pointer or '/'}: {detail.message}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Content-addressed document folder: every byte stored once, named by its SHA-256.
+
+`<root>/ab/cdef….bin` holds the exact bytes whose SHA-256 is `abcdef…`.  Writes go
+to a temporary file renamed into place, so a reader never sees a partial file and
+two writers of the same content do not conflict.  A file written for a transaction
+that later rolls back is only an unreferenced copy, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class BlobCorrupted(RuntimeError):
+    """A stored file whose bytes no longer match its name: a storage fault, not an input error."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Store and fetch exact bytes by SHA-256 under one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, digest: str) -> Path:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
+        return self.root / digest[:2] / f"{digest[2:]}.bin"
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (if not already there) and return its SHA-256."""
+        digest = sha256_hex(data)
+        target = self.path(digest)
+        if target.is_file() and target.stat().st_size == len(data):
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        """The exact bytes stored under `digest`, checked against it."""
+        data = self.path(digest).read_bytes()
+        if sha256_hex(data) != digest:
+            raise BlobCorrupted(f"stored document {digest} does not match its SHA-256")
+        return data
