@@ -10,6 +10,10 @@ used" (e.g. a buyer address in MINIMUM).  Decimals are written exactly as held.
 and keeps values as written: decimals from the text, codes untouched.  Two codes
 are translated on the way: BT-8 (CII UNTDID 2475 ⇄ canonical UNTDID 2005) and, when
 writing, VATEX exemption codes are upper-cased (Factur-X checks the list case-sensitively).
+
+What a UBL document may hold and CII cannot: BT-147 without BT-148 (CII holds the discount inside the gross
+price, so BT-148 = BT-146 + BT-147 is written), and BT-6 equal to BT-5 (left out: CII's BR-53 wants another
+currency).  BT-83 or BT-90 alone writes no payment means element.
 """
 
 from __future__ import annotations
@@ -242,9 +246,12 @@ def _write_line(parent: etree._Element, line: InvoiceLine) -> None:
 
     agreement = _sub(item, "ram:SpecifiedLineTradeAgreement")
     _opt(agreement, "ram:BuyerOrderReferencedDocument/ram:LineID", line.order_line_reference)
-    if line.gross_price is not None:
+    gross_price = line.gross_price
+    if gross_price is None and line.price_discount is not None:
+        gross_price = line.net_price + line.price_discount  # BT-148 = BT-146 + BT-147: CII holds the discount inside the gross price
+    if gross_price is not None:
         gross = _sub(agreement, "ram:GrossPriceProductTradePrice")
-        _sub(gross, "ram:ChargeAmount", line.gross_price)
+        _sub(gross, "ram:ChargeAmount", gross_price)
         _opt(gross, "ram:BasisQuantity", line.base_quantity, unitCode=line.base_quantity_unit_code)
         if line.price_discount is not None:
             discount = _sub(gross, "ram:AppliedTradeAllowanceCharge")
@@ -285,7 +292,8 @@ def _write_attachment(parent: etree._Element, doc: AttachedDocument) -> None:
     _opt(element, "ram:URIID", doc.external_uri)
     _sub(element, "ram:TypeCode", doc.type_code or SUPPORTING_DOCUMENT_TYPE)
     _opt(element, "ram:Name", doc.description)
-    _opt(element, "ram:AttachmentBinaryObject", doc.content_base64, mimeCode=doc.mime_code, filename=doc.filename)
+    if doc.content_base64 is not None or doc.mime_code is not None or doc.filename is not None:
+        _sub(element, "ram:AttachmentBinaryObject", doc.content_base64 or "", mimeCode=doc.mime_code, filename=doc.filename)
 
 
 def _write_agreement(parent: etree._Element, inv: Invoice) -> None:
@@ -364,6 +372,11 @@ def _write_vat_breakdown(parent: etree._Element, inv: Invoice) -> None:
         _opt(tax, "ram:RateApplicablePercent", entry.rate)
 
 
+def _tax_currency(inv: Invoice) -> str | None:
+    """BT-6, unless it repeats BT-5: CII's BR-53 requires a VAT accounting currency other than the invoice currency."""
+    return inv.tax_currency if inv.tax_currency != inv.currency else None
+
+
 def _write_totals(parent: etree._Element, inv: Invoice) -> None:
     """BG-22 (BT-111 is a second TaxTotalAmount in the VAT accounting currency)."""
     t = inv.totals or Totals()
@@ -373,7 +386,7 @@ def _write_totals(parent: etree._Element, inv: Invoice) -> None:
     _opt(summation, "ram:AllowanceTotalAmount", t.allowance_total)
     _opt(summation, "ram:TaxBasisTotalAmount", t.tax_exclusive_amount)
     _opt(summation, "ram:TaxTotalAmount", t.tax_amount, currencyID=inv.currency)
-    if inv.tax_currency is not None:
+    if _tax_currency(inv) is not None:
         _opt(summation, "ram:TaxTotalAmount", t.tax_amount_accounting, currencyID=inv.tax_currency)
     _opt(summation, "ram:RoundingAmount", t.rounding_amount)
     _opt(summation, "ram:GrandTotalAmount", t.tax_inclusive_amount)
@@ -388,11 +401,11 @@ def _write_settlement(parent: etree._Element, inv: Invoice) -> None:
     direct_debit = payment.direct_debit if payment is not None else None
     _opt(settlement, "ram:CreditorReferenceID", direct_debit.creditor_id if direct_debit else None)
     _opt(settlement, "ram:PaymentReference", payment.remittance_information if payment else None)
-    _opt(settlement, "ram:TaxCurrencyCode", inv.tax_currency)
+    _opt(settlement, "ram:TaxCurrencyCode", _tax_currency(inv))
     _sub(settlement, "ram:InvoiceCurrencyCode", inv.currency)
     _write_payee(settlement, inv.payee)
-    if payment is not None:
-        _write_payment_means(settlement, payment)
+    if payment is not None and (payment.means_code or payment.credit_transfers or payment.card is not None):
+        _write_payment_means(settlement, payment)  # not for a remittance reference (BT-83) or creditor id (BT-90) alone
     _write_vat_breakdown(settlement, inv)
     _period(settlement, inv.invoicing_period)
     for allowance in inv.allowances:
@@ -540,6 +553,12 @@ def _decimal(element: etree._Element | None, path: str) -> Decimal | None:
     return _number(_find(element, path))
 
 
+def _amount(element: etree._Element | None, path: str) -> Decimal:
+    """A mandatory decimal: as written ("0.00" stays "0.00"), 0 when absent from a partial document."""
+    value = _decimal(element, path)
+    return Decimal(0) if value is None else value
+
+
 def _read_date(element: etree._Element | None, path: str) -> date | None:
     """A CII date (format 102, YYYYMMDD) in its wrapper (udt:DateTimeString, qdt:DateTimeString or udt:DateString)."""
     wrapper = _find(element, path)
@@ -634,7 +653,7 @@ def _read_allowance_charges(parent: etree._Element | None, charge: bool) -> list
 def _read_line_allowance_charge(element: etree._Element) -> LineAllowanceCharge:
     """BG-27 / BG-28."""
     return LineAllowanceCharge(
-        amount=_decimal(element, "ram:ActualAmount") or Decimal(0),
+        amount=_amount(element, "ram:ActualAmount"),
         base_amount=_decimal(element, "ram:BasisAmount"),
         percentage=_decimal(element, "ram:CalculationPercent"),
         reason=_text(element, "ram:Reason"),
@@ -646,7 +665,7 @@ def _read_document_allowance_charge(element: etree._Element) -> AllowanceCharge:
     """BG-20 / BG-21."""
     tax = _find(element, "ram:CategoryTradeTax")
     return AllowanceCharge(
-        amount=_decimal(element, "ram:ActualAmount") or Decimal(0),
+        amount=_amount(element, "ram:ActualAmount"),
         base_amount=_decimal(element, "ram:BasisAmount"),
         percentage=_decimal(element, "ram:CalculationPercent"),
         vat_category=_code(tax, "ram:CategoryCode") or "",
@@ -672,9 +691,9 @@ def _read_line(item: etree._Element) -> InvoiceLine:
     return InvoiceLine(
         id=_code(item, "ram:AssociatedDocumentLineDocument/ram:LineID") or "",
         note=_text(item, "ram:AssociatedDocumentLineDocument/ram:IncludedNote/ram:Content"),
-        quantity=_decimal(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity") or Decimal(0),
+        quantity=_amount(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"),
         unit_code=(quantity.get("unitCode") or "") if quantity is not None else "",
-        net_price=_decimal(net, "ram:ChargeAmount") or Decimal(0),
+        net_price=_amount(net, "ram:ChargeAmount"),
         gross_price=_decimal(gross, "ram:ChargeAmount"),
         price_discount=_decimal(gross, "ram:AppliedTradeAllowanceCharge/ram:ActualAmount"),
         base_quantity=_number(basis),

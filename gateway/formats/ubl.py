@@ -14,6 +14,10 @@ UBL idioms of the binding kept here:
 - BT-11 on a CreditNote, which has no `cac:ProjectReference`, is an AdditionalDocumentReference
   with DocumentTypeCode 50; BT-18 one with DocumentTypeCode 130;
 - BT-90 (SEPA creditor id) is a seller PartyIdentification with schemeID SEPA.
+
+What a CII document may hold and UBL cannot: several buyer identifiers (BT-46 is 0..1, UBL-SR-16: the first
+with a scheme is written), and BT-83 / BT-90 without payment means (BT-81 is then written as 1, "instrument
+not defined", since cac:PaymentMeans needs a code).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ OTHER_TAX_SCHEME = "FC"  # BT-32: any TaxScheme other than VAT; FC (fiscal code)
 SEPA = "SEPA"  # schemeID of the BT-90 creditor identifier
 INVOICED_OBJECT = "130"  # DocumentTypeCode of BT-18 / BT-128
 CREDIT_NOTE_PROJECT = "50"  # DocumentTypeCode of BT-11 on a CreditNote
+NOT_DEFINED = "1"  # UNTDID 4461 "instrument not defined": BT-81 for a CII document with BT-83 or BT-90 but no payment means
 PLACEHOLDER = "NA"  # XSD-mandatory values without an EN 16931 term (order id beside a sales order, card network)
 NOTE_SUBJECT = re.compile(r"#([A-Z]{3})#(.*)", re.DOTALL)
 ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
@@ -123,8 +128,9 @@ def write_ubl(invoice: Invoice) -> bytes:
     _opt(root, "cbc:BuyerReference", invoice.buyer_reference)
     _write_period(root, invoice.invoicing_period, invoice.vat_due_date_code)
     _write_references(root, invoice, kind)
-    _write_party(_sub(_sub(root, "cac:AccountingSupplierParty"), "cac:Party"), invoice.seller, _creditor_identifier(invoice))
-    _write_party(_sub(_sub(root, "cac:AccountingCustomerParty"), "cac:Party"), invoice.buyer)
+    seller_ids = [*invoice.seller.identifiers, _creditor_identifier(invoice)]
+    _write_party(_sub(_sub(root, "cac:AccountingSupplierParty"), "cac:Party"), invoice.seller, seller_ids, invoice.seller.tax_registration_id)
+    _write_party(_sub(_sub(root, "cac:AccountingCustomerParty"), "cac:Party"), invoice.buyer, [buyer_identifier(invoice.buyer)])
     _write_payee(root, invoice.payee)
     _write_tax_representative(root, invoice.tax_representative)
     _write_delivery(root, invoice.delivery)
@@ -240,16 +246,21 @@ def _creditor_identifier(invoice: Invoice) -> Identifier | None:
     return Identifier(debit.creditor_id, SEPA) if debit and debit.creditor_id else None
 
 
-def _write_party(party_element: etree._Element, party: Party, creditor: Identifier | None = None) -> None:
-    """BG-4 / BG-7 inside cac:Party."""
+def buyer_identifier(buyer: Party) -> Identifier | None:
+    """BT-46 is 0..1 (UBL-SR-16), but CII documents may list several: the first with a scheme, else the first."""
+    return next((i for i in buyer.identifiers if i.scheme), next(iter(buyer.identifiers), None))
+
+
+def _write_party(party_element: etree._Element, party: Party, identifiers: list[Identifier | None], tax_registration_id: str | None = None) -> None:
+    """BG-4 / BG-7 inside cac:Party; BT-32 (another tax scheme than VAT) exists for the seller only."""
     _write_identifier(party_element, "cbc:EndpointID", party.electronic_address)
-    for identifier in [*party.identifiers, creditor]:
+    for identifier in identifiers:
         _write_identifier(party_element, "cbc:ID", identifier, "cac:PartyIdentification")
     if party.trading_name:
         _sub(_sub(party_element, "cac:PartyName"), "cbc:Name", party.trading_name)
     _write_address(party_element, "cac:PostalAddress", party.address)
     _write_party_tax_scheme(party_element, party.vat_id, VAT)
-    _write_party_tax_scheme(party_element, party.tax_registration_id, OTHER_TAX_SCHEME)
+    _write_party_tax_scheme(party_element, tax_registration_id, OTHER_TAX_SCHEME)
     legal = _sub(party_element, "cac:PartyLegalEntity")
     _sub(legal, "cbc:RegistrationName", party.name)
     _write_identifier(legal, "cbc:CompanyID", party.legal_registration_id)
@@ -327,7 +338,7 @@ def _write_payment(root: etree._Element, invoice: Invoice, kind: str) -> None:
         for i, account in enumerate(payment.credit_transfers or [None]):
             first = i == 0
             means = _sub(root, "cac:PaymentMeans")
-            _sub(means, "cbc:PaymentMeansCode", payment.means_code, name=payment.means_text if first else None)
+            _sub(means, "cbc:PaymentMeansCode", payment.means_code or NOT_DEFINED, name=payment.means_text if first else None)
             if first:
                 _opt(means, "cbc:PaymentDueDate", credit_due_date)
             _opt(means, "cbc:PaymentID", payment.remittance_information)
@@ -491,8 +502,8 @@ def read_ubl(tree: etree._ElementTree | etree._Element) -> Invoice:
             issue_date=_date(root, "cbc:IssueDate"),
             type_code=_text(root, "cbc:CreditNoteTypeCode" if credit_note else "cbc:InvoiceTypeCode"),
             currency=_text(root, "cbc:DocumentCurrencyCode"),
-            seller=_read_party(seller),
-            buyer=_read_party(buyer),
+            seller=_read_party(seller, is_seller=True),
+            buyer=_read_party(buyer, is_seller=False),
             lines=[_read_line(line) for line in root.findall("cac:CreditNoteLine" if credit_note else "cac:InvoiceLine", NS)],
             tax_currency=_text(root, "cbc:TaxCurrencyCode"),
             tax_point_date=_date(root, "cbc:TaxPointDate"),
@@ -629,8 +640,8 @@ def _party_identifiers(party: etree._Element | None) -> list[Identifier]:
     return [i for i in identifiers if i is not None and (i.scheme or "").upper() != SEPA]
 
 
-def _read_party(party: etree._Element | None) -> Party | None:
-    """BG-4 / BG-7 from cac:Party (the registration name is the legal name; cac:PartyName the trading name)."""
+def _read_party(party: etree._Element | None, is_seller: bool) -> Party | None:
+    """BG-4 / BG-7 from cac:Party (the registration name is the legal name; cac:PartyName the trading name); BT-32 is the seller's only."""
     if party is None:
         return None
     legal = _el(party, "cac:PartyLegalEntity")
@@ -644,7 +655,7 @@ def _read_party(party: etree._Element | None) -> Party | None:
             identifiers=_party_identifiers(party),
             legal_registration_id=_identifier(legal, "cbc:CompanyID"),
             vat_id=next((cid for scheme, cid in tax_schemes if scheme == VAT and cid), None),
-            tax_registration_id=next((cid for scheme, cid in tax_schemes if scheme != VAT and cid), None),
+            tax_registration_id=next((cid for scheme, cid in tax_schemes if scheme != VAT and cid), None) if is_seller else None,
             legal_info=_text(legal, "cbc:CompanyLegalForm"),
             electronic_address=_identifier(party, "cbc:EndpointID"),
             address=_read_address(_el(party, "cac:PostalAddress")),

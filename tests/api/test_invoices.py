@@ -93,14 +93,21 @@ def test_documents_are_the_exact_stored_bytes(accepted):
     assert canonical["totals"]["amount_due"] == "14947.54"
 
 
-def test_credit_note_is_accepted(api, documented):
-    response = post_json(api, CREDIT_NOTE)
+@pytest.mark.parametrize("name", ["credit-note-fr-b2b", "invoice-fr-reverse-charge", "invoice-fr-intra-eu", "invoice-fr-usd"])
+def test_other_french_examples_pass_every_official_artefact(api, documented, name):
+    """Credit note, reverse charge (AE), intra-EU (K), USD with EUR VAT accounting: zero fatal findings from XSD, EN 16931, Factur-X, BR-FR."""
+    response = post_json(api, load_example(name))
     body = response.get_json()
     assert response.status_code == 201, body
     documented("InvoiceDetail", body)
-    assert (body["status"], body["type_code"], body["report"]["fatal"]) == ("200", "381", 0), body["report"]["findings"]
-    ubl = download(api, body, "ubl")
-    assert etree.fromstring(ubl.data).tag == "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
+    assert (body["status"], body["report"]["fatal"]) == ("200", 0), [f for f in body["report"]["findings"] if f["severity"] == "fatal"]
+    artefacts = set(body["report"]["artefacts"])
+    assert {"FACTURX-en16931", "BR-FR-CII", "EN16931-UBL", "BR-FR-UBL"} <= artefacts
+    assert {"XSD-cii-en16931"} <= artefacts and artefacts & {"XSD-ubl-invoice", "XSD-ubl-creditnote"}
+    if name.startswith("credit-note"):
+        assert body["type_code"] == "381"
+        ubl = download(api, body, "ubl")
+        assert etree.fromstring(ubl.data).tag == "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
 
 
 def test_documents_as_input_ubl_cii_and_facturx(app, accepted, documented):

@@ -9,7 +9,6 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-import facturx
 import pytest
 from lxml import etree
 
@@ -23,6 +22,7 @@ from gateway.model.totals import complete
 from gateway.validation import schematron
 from gateway.validation.artefacts import XSD
 from tests.conftest import load_example
+from tests.formats.test_conformance import source_tree
 
 FRENCH_EXAMPLES = ["invoice-fr-b2b", "credit-note-fr-b2b", "invoice-fr-reverse-charge", "invoice-fr-intra-eu", "invoice-fr-usd"]
 GOLDEN = Path(__file__).parent / "golden"
@@ -398,6 +398,25 @@ def test_card_and_credit_transfers() -> None:
     assert texts(transfers, f"{means}/ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID") == ["AGRIFRPP", "CMCIFRPP"]
 
 
+def test_what_only_ubl_leaves_out_is_completed_or_left_out_for_cii() -> None:
+    """UBL documents may carry BT-147 without BT-148, an attachment without content, BT-6 equal to BT-5, BT-83 without payment means."""
+    data = load_example("invoice-fr-b2b")
+    del data["lines"][0]["gross_price"]
+    data["tax_currency"] = "EUR"
+    data["payment"] = {"means_code": "", "remittance_information": "F2026-000142"}
+    data["attachments"] = [{"id": "ANNEXE-1", "mime_code": "application/pdf", "filename": "annexe.pdf"}]
+    tree = emit(completed(data))
+    assert problems(tree, "en16931", "FACTURX-en16931") == []
+    gross = "//ram:IncludedSupplyChainTradeLineItem[1]//ram:GrossPriceProductTradePrice"
+    assert texts(tree, f"{gross}/ram:ChargeAmount") == ["12500.00"]  # BT-146 + BT-147
+    assert texts(tree, f"{gross}/ram:AppliedTradeAllowanceCharge/ram:ActualAmount") == ["500.00"]
+    assert texts(tree, f"{SETTLEMENT}/ram:TaxCurrencyCode") == []
+    assert texts(tree, f"{SETTLEMENT}/ram:PaymentReference") == ["F2026-000142"]
+    assert texts(tree, f"{SETTLEMENT}/ram:SpecifiedTradeSettlementPaymentMeans") == []
+    binary = tree.xpath(f"{AGREEMENT}/ram:AdditionalReferencedDocument/ram:AttachmentBinaryObject", namespaces=NS)
+    assert [(b.text, b.get("mimeCode"), b.get("filename")) for b in binary] == [(None, "application/pdf", "annexe.pdf")]
+
+
 # ---------------------------------------------------------------------------- reader
 
 
@@ -409,8 +428,10 @@ def test_reader_keeps_values_as_written_and_ignores_unknown_elements() -> None:
     etree.SubElement(seller, f"{{{NS['ram']}}}RoleCode").text = "SE"
     etree.SubElement(seller, "{urn:example:extension}Anything").text = "ignored"
     seller.insert(0, etree.Comment("a comment is not content"))
+    tree.xpath("//ram:BilledQuantity", namespaces=NS)[2].text = "0.000"
     invoice = read_cii(tree)
     assert to_dict(invoice)["lines"][0]["net_price"] == "12000.000000"
+    assert to_dict(invoice)["lines"][2]["quantity"] == "0.000"  # a zero keeps its digits
     assert invoice.seller.name == "Atelier Dupont & Fils SAS"
     assert invoice.lines[1].quantity == Decimal("6.5") and str(invoice.lines[1].quantity) == "6.5"
 
@@ -434,37 +455,7 @@ def test_reader_refuses_another_root() -> None:
         read_cii(parse_untrusted(b"<Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'/>"))
 
 
-# ---------------------------------------------------------------------------- corpus conformance
-
-# Documents whose conversion fails for a reason outside this module, with the rule that fails.  The test fails
-# when one of them starts passing, so that the entry is removed.
-
-
-def corpus_xml(corpus: Path, record: dict) -> bytes:
-    data = (corpus / record["path"]).read_bytes()
-    if record["container"] == "pdf":
-        _, data = facturx.get_xml_from_pdf(data, check_xsd=False, filenames=[record.get("pdf_attachment") or "*.xml"])
-    return data
-
-
-@pytest.mark.corpus
-def test_corpus_cii_documents_convert_to_valid_factur_x_en16931(corpus: Path) -> None:
-    """Every CII document the CEN rules accept: read, complete, write as Factur-X EN 16931, validate."""
-    records = json.loads((corpus / "expected.json").read_text())["records"]
-    selected = [r for r in records if r.get("syntax") == "cii" and r.get("test") is None and (r.get("summary") or {}).get("EN16931") == "pass"]
-    assert len(selected) > 100
-    failures: dict[str, list[str]] = {}
-    for record in selected:
-        invoice = read_cii(parse_untrusted(corpus_xml(corpus, record)))
-        rules = [f.rule_id for f in complete(invoice) if f.severity == "fatal"]
-        rules += [p.split(":")[0] for p in problems(emit(invoice), "en16931", "FACTURX-en16931")]
-        if rules:
-            failures[record["path"]] = rules
-    passed = len(selected) - len(failures)
-    print(f"CII→CII: converted {len(selected)}, passed {passed}")
-    for path, rules in failures.items():
-        print(f"  {path}: {', '.join(rules)}")
-    assert failures == {}
+# ---------------------------------------------------------------------------- corpus (EN 16931 conformance: tests/formats/test_conformance.py)
 
 
 def normalised(invoice: Invoice) -> dict:
@@ -487,7 +478,7 @@ def test_corpus_cii_documents_of_every_profile_read_and_survive_a_round_trip(cor
     assert len(selected) > 200
     changed = []
     for record in selected:
-        invoice = read_cii(parse_untrusted(corpus_xml(corpus, record)))
+        invoice = read_cii(source_tree(corpus, record))
         if record["profile"] in ("minimum", "basicwl"):
             assert invoice.lines == [] and invoice.totals is not None, record["path"]
         if normalised(read_cii(emit(invoice, "extended"))) != normalised(invoice):
