@@ -29,6 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = load_config(host=args.host, port=args.port)
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Libraries chatty at INFO (font subsetting, factur-x embedding) speak only of problems.
+    for noisy in ("fontTools", "factur-x", "facturx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
     upgrade(config)
     print(f"gateway: serving on http://{config.host}:{config.port} (data in {config.data_dir.resolve()})", flush=True)
     waitress.serve(create_app(config), host=config.host, port=config.port, threads=args.threads)
