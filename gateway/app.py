@@ -6,9 +6,10 @@ import logging
 
 from flask import Flask
 
-from gateway.api import invoices, meta
-from gateway.api.context import EXTENSION, close_session
+from gateway.api import archive, invoices, meta
+from gateway.api.context import ARCHIVE, EXTENSION, close_session
 from gateway.api.errors import register_error_handlers
+from gateway.archive.service import Archive
 from gateway.config import Config, load_config
 from gateway.store.session import Database
 
@@ -20,8 +21,10 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions[EXTENSION] = Database(config)
+    app.extensions[ARCHIVE] = Archive.for_config(config)
     app.teardown_appcontext(close_session)
     register_error_handlers(app)
     app.register_blueprint(meta.bp)
     app.register_blueprint(invoices.bp)
+    app.register_blueprint(archive.bp)
     return app

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.archive.cli import add_commands as add_archive_commands
 from gateway.config import ConfigError, load_config
 from gateway.errors import InputError
 from gateway.validation.report import Report
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "upgrade", help="migrate the database to the latest revision", description="Apply every pending Alembic migration."
     ).set_defaults(func=_db_upgrade)
+
+    add_archive_commands(commands)
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")

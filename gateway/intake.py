@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.archive.service import Archive
 from gateway.errors import InputError
 from gateway.formats.cii import read_cii, write_cii
 from gateway.formats.documents import Document, read_document
@@ -37,7 +38,6 @@ from gateway.model.schema import invoice_json_schema
 from gateway.model.serialize import DecodeError, invoice_from_json, to_json
 from gateway.model.totals import complete
 from gateway.store import models as db
-from gateway.store.blobs import BlobStore
 from gateway.validation.pipeline import validate
 from gateway.validation.report import Report
 
@@ -302,10 +302,11 @@ def _refuse_duplicate(session: Session, tenant: db.Tenant, invoice: Invoice) -> 
         )
 
 
-def store(session: Session, blobs: BlobStore, tenant: db.Tenant, processed: Processed) -> db.Invoice:
-    """Add the invoice row, its documents and its first status event to the session (the caller commits).
+def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
+    """Add the invoice row, its documents and its first status event to the session, and archive every byte (the caller commits).
 
-    A duplicate that a concurrent request stored first is found at the flush: the session is then rolled back.
+    A duplicate that a concurrent request stored first is found at the first flush, before anything
+    is archived: the session is then rolled back.
     """
     invoice, report = processed.invoice, processed.report
     totals = invoice.totals
@@ -336,34 +337,49 @@ def store(session: Session, blobs: BlobStore, tenant: db.Tenant, processed: Proc
         report=report.to_dict(),
     )
     session.add(row)
-    for kind, (data, content_type) in processed.documents.items():
-        row.documents.append(db.Document(kind=kind, content_type=content_type, sha256=blobs.put(data), size=len(data)))
-    row.events.append(
-        db.StatusEvent(
-            code=status, label=label, source=SOURCE, detail={"valid": report.valid, "fatal": report.fatal_count, "artefacts": report.artefacts}
-        )
-    )
     try:
         session.flush()
     except IntegrityError:  # a concurrent request stored the same invoice between the check and the insert
         session.rollback()
         _refuse_duplicate(session, tenant, invoice)
         raise
+    for kind, (data, content_type) in processed.documents.items():
+        entry = archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind=kind, data=data)
+        row.documents.append(db.Document(kind=kind, content_type=content_type, sha256=entry.content_sha256, size=entry.size))
+    event = db.StatusEvent(
+        code=status, label=label, source=SOURCE, detail={"valid": report.valid, "fatal": report.fatal_count, "artefacts": report.artefacts}
+    )
+    row.events.append(event)
+    session.flush()
+    archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind="status", data=_event_bytes(row, event))
     return row
 
 
-def _accept(session: Session, blobs: BlobStore, tenant: db.Tenant, processed: Processed) -> db.Invoice:
+def _event_bytes(row: db.Invoice, event: db.StatusEvent) -> bytes:
+    """The archived form of a status event: canonical JSON (sorted keys), with the full validation report."""
+    record = {
+        "invoice": row.id,
+        "code": event.code,
+        "label": event.label,
+        "time": event.time.isoformat(),
+        "source": event.source,
+        "report": row.report,
+    }
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _accept(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
     """Refuse a duplicate before the costly part, then generate, validate and store."""
     _refuse_duplicate(session, tenant, processed.invoice)
     _generate(processed, facturx=True)
-    return store(session, blobs, tenant, processed)
+    return store(session, archive, tenant, processed)
 
 
-def submit_json(session: Session, blobs: BlobStore, tenant: db.Tenant, data: Any, profile: str | None = None, raw: bytes | None = None) -> db.Invoice:
+def submit_json(session: Session, archive: Archive, tenant: db.Tenant, data: Any, profile: str | None = None, raw: bytes | None = None) -> db.Invoice:
     """Accept an intake JSON invoice for `tenant`; `raw` is the request body, kept as the input document."""
-    return _accept(session, blobs, tenant, read_json(data, profile, raw=raw))
+    return _accept(session, archive, tenant, read_json(data, profile, raw=raw))
 
 
-def submit_document(session: Session, blobs: BlobStore, tenant: db.Tenant, data: bytes, content_type: str | None) -> db.Invoice:
+def submit_document(session: Session, archive: Archive, tenant: db.Tenant, data: bytes, content_type: str | None) -> db.Invoice:
     """Accept a UBL, CII or Factur-X document for `tenant`."""
-    return _accept(session, blobs, tenant, read_received(data, content_type))
+    return _accept(session, archive, tenant, read_received(data, content_type))

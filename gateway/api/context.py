@@ -5,14 +5,20 @@ from __future__ import annotations
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from gateway.archive.service import Archive
 from gateway.config import Config
 from gateway.store.session import Database
 
 EXTENSION = "gateway.database"
+ARCHIVE = "gateway.archive"
 
 
 def database() -> Database:
     return current_app.extensions[EXTENSION]
+
+
+def archive() -> Archive:
+    return current_app.extensions[ARCHIVE]
 
 
 def config() -> Config:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from gateway import intake
 from gateway.api.auth import authenticate, current_tenant
-from gateway.api.context import config, database, db_session
+from gateway.api.context import archive, config, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
 from gateway.store import models as db
@@ -159,12 +159,12 @@ def invoice_detail(row: db.Invoice) -> dict[str, Any]:
 @idempotent
 def create_invoice() -> Response:
     """Intake JSON (optional ?profile=), or a UBL / CII / Factur-X document: 201 with the stored invoice and its report."""
-    session, blobs, tenant = db_session(), database().blobs, current_tenant()
+    session, store, tenant = db_session(), archive(), current_tenant()
     if _body_kind() == "json":
         raw, data = _json_body()
-        row = intake.submit_json(session, blobs, tenant, data, _profile(), raw=raw)
+        row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw)
     else:
-        row = intake.submit_document(session, blobs, tenant, request.get_data(cache=True), request.mimetype)
+        row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype)
     location = url_for("api.get_invoice", invoice_id=row.id)
     return json_response(invoice_detail(row), 201, {"Location": location})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from gateway.api import archive
 from gateway.model.schema import invoice_json_schema
 
 API_VERSION = "1.0.0"
@@ -318,7 +319,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **archive.OPENAPI_PATHS},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

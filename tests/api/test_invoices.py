@@ -419,3 +419,22 @@ def test_an_artefact_that_cannot_run_is_503_and_nothing_is_stored(api, tmp_path,
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "validation_unavailable"
     assert post_json(api, EXAMPLE, "/api/v1/validate").status_code == 503
     assert api.get("/api/v1/invoices").get_json()["total"] == 0
+
+
+def test_every_byte_of_an_accepted_invoice_is_archived_and_the_archive_verifies(accepted, app):
+    """Input, canonical JSON, CII, UBL, Factur-X and the first status event: archived in the intake transaction."""
+    from gateway.archive.models import ArchiveEntry
+    from gateway.store.session import Database
+
+    api, response, raw = accepted
+    body = response.get_json()
+    database: Database = app.extensions["gateway.database"]
+    with database.session() as session:
+        entries = session.query(ArchiveEntry).filter_by(invoice_id=body["id"]).order_by(ArchiveEntry.seq).all()
+        kinds = [e.kind for e in entries]
+        by_kind = {e.kind: e.content_sha256 for e in entries}
+    assert sorted(kinds) == sorted(["input", "canonical", "cii", "ubl", "facturx", "status"])
+    assert by_kind["input"] == hashlib.sha256(raw).hexdigest()
+    assert by_kind["cii"] == hashlib.sha256(download(api, body, "cii").data).hexdigest()
+    result = api.get("/api/v1/archive/verify").get_json()
+    assert result["ok"] is True and result["first_problem"] is None and result["entries"] >= 6
