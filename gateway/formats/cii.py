@@ -19,14 +19,17 @@ currency).  BT-83 or BT-90 alone writes no payment means element.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from lxml import etree
 
 from gateway.errors import InputError
 from gateway.formats.profiles import get_profile
+from gateway.formats.xmltools import Vocabulary, content, identifier_of, number
 from gateway.model.invoice import (
     Address,
     AllowanceCharge,
@@ -59,6 +62,9 @@ RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationE
 QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 NS = {"rsm": RSM, "qdt": QDT, "ram": RAM, "udt": UDT}
+CII = Vocabulary(NS)  # the shared XML primitives (gateway.formats.xmltools), bound to this syntax's prefixes
+_qname, _sub, _opt = CII.qname, CII.sub, CII.opt
+_find, _all, _text, _code, _decimal, _read_identifier = CII.find, CII.all, CII.text, CII.stripped, CII.decimal, CII.identifier
 
 # BT-8: the canonical model holds UNTDID 2005 codes (as UBL does); CII uses UNTDID 2475 (REGULATION §3.6).
 VAT_DUE_DATE_TO_CII = {"3": "5", "35": "29", "432": "72"}
@@ -71,40 +77,10 @@ SUPPORTING_DOCUMENT_TYPE = "916"
 
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")  # xs:decimal: no exponent, no "NaN", no "1_000"
 DATE_102 = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
 
 
 # ---------------------------------------------------------------------------- writing helpers
-
-
-def _qname(tag: str) -> str:
-    prefix, name = tag.split(":")
-    return f"{{{NS[prefix]}}}{name}"
-
-
-def _text_of(value: str | Decimal) -> str:
-    """Decimals exactly as held (no exponent, no re-rounding); strings unchanged."""
-    return format(value, "f") if isinstance(value, Decimal) else value
-
-
-def _sub(parent: etree._Element, path: str, value: str | Decimal | None = None, **attrs: str | None) -> etree._Element:
-    """Append the chain of elements `path` ("ram:A/ram:B"); the text and attributes go on the last one."""
-    element = parent
-    for tag in path.split("/"):
-        element = etree.SubElement(element, _qname(tag))
-    for name, attr in attrs.items():
-        if attr is not None:
-            element.set(name, attr)
-    if value is not None:
-        element.text = _text_of(value)
-    return element
-
-
-def _opt(parent: etree._Element, path: str, value: str | Decimal | None, **attrs: str | None) -> None:
-    """`_sub` only when there is a value."""
-    if value is not None:
-        _sub(parent, path, value, **attrs)
 
 
 def _date(parent: etree._Element, path: str, value: date | None, kind: str = "udt:DateTimeString") -> None:
@@ -139,6 +115,16 @@ def _period(parent: etree._Element, period: Period | None) -> None:
         element = _sub(parent, "ram:BillingSpecifiedPeriod")
         _date(element, "ram:StartDateTime", period.start)
         _date(element, "ram:EndDateTime", period.end)
+
+
+def _allowance_charges(
+    parent: etree._Element, allowances: Sequence[AllowanceCharge | LineAllowanceCharge], charges: Sequence[AllowanceCharge | LineAllowanceCharge]
+) -> None:
+    """BG-20/21 or BG-27/28: the allowances, then the charges."""
+    for allowance in allowances:
+        _allowance_charge(parent, False, allowance)
+    for charge in charges:
+        _allowance_charge(parent, True, charge)
 
 
 def _allowance_charge(parent: etree._Element, charge: bool, item: AllowanceCharge | LineAllowanceCharge) -> None:
@@ -266,10 +252,7 @@ def _write_line(parent: etree._Element, line: InvoiceLine) -> None:
     settlement = _sub(item, "ram:SpecifiedLineTradeSettlement")
     _tax_category(_sub(settlement, "ram:ApplicableTradeTax"), line.vat_category, line.vat_rate)
     _period(settlement, line.period)
-    for allowance in line.allowances:
-        _allowance_charge(settlement, False, allowance)
-    for charge in line.charges:
-        _allowance_charge(settlement, True, charge)
+    _allowance_charges(settlement, line.allowances, line.charges)
     _opt(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", line.net_amount)
     obj = line.object_identifier
     if obj is not None:
@@ -408,10 +391,7 @@ def _write_settlement(parent: etree._Element, inv: Invoice) -> None:
         _write_payment_means(settlement, payment)  # not for a remittance reference (BT-83) or creditor id (BT-90) alone
     _write_vat_breakdown(settlement, inv)
     _period(settlement, inv.invoicing_period)
-    for allowance in inv.allowances:
-        _allowance_charge(settlement, False, allowance)
-    for charge in inv.charges:
-        _allowance_charge(settlement, True, charge)
+    _allowance_charges(settlement, inv.allowances, inv.charges)
     mandate = direct_debit.mandate_id if direct_debit else None
     if inv.payment_terms is not None or inv.due_date is not None or mandate is not None:
         terms = _sub(settlement, "ram:SpecifiedTradePaymentTerms")
@@ -514,45 +494,6 @@ def _not_used(profile: str) -> tuple[etree.XPath, ...]:
 # ---------------------------------------------------------------------------- reading helpers
 
 
-def _string(element: etree._Element) -> str:
-    """The element's text content; comments inside it are not content."""
-    return "".join(element.itertext())
-
-
-def _find(element: etree._Element | None, path: str) -> etree._Element | None:
-    return None if element is None else element.find(path, NS)
-
-
-def _all(element: etree._Element | None, path: str) -> list[etree._Element]:
-    return [] if element is None else element.findall(path, NS)
-
-
-def _text(element: etree._Element | None, path: str) -> str | None:
-    """The text of the first match, as written (an empty element gives "")."""
-    found = _find(element, path)
-    return None if found is None else _string(found)
-
-
-def _code(element: etree._Element | None, path: str) -> str | None:
-    """A code or identifier: surrounding white space is layout, not content."""
-    text = _text(element, path)
-    return None if text is None else text.strip()
-
-
-def _number(found: etree._Element | None) -> Decimal | None:
-    """The decimal an element holds, exactly as written."""
-    text = "" if found is None else _string(found).strip()
-    if not text:
-        return None
-    if not DECIMAL.match(text):
-        raise InputError(f"CII {etree.QName(found).localname}: not a decimal number: {text!r}.")
-    return Decimal(text)
-
-
-def _decimal(element: etree._Element | None, path: str) -> Decimal | None:
-    return _number(_find(element, path))
-
-
 def _amount(element: etree._Element | None, path: str) -> Decimal:
     """A mandatory decimal: as written ("0.00" stays "0.00"), 0 when absent from a partial document."""
     value = _decimal(element, path)
@@ -565,7 +506,7 @@ def _read_date(element: etree._Element | None, path: str) -> date | None:
     if wrapper is None:
         return None
     holder = next(wrapper.iterchildren(etree.Element), wrapper)
-    text = _string(holder).strip()
+    text = content(holder).strip()
     if not text:
         return None
     fmt = holder.get("format", "102")
@@ -578,15 +519,8 @@ def _read_date(element: etree._Element | None, path: str) -> date | None:
         raise InputError(f"CII {path}: unsupported date {text!r} (format {fmt}); expected format 102, YYYYMMDD.") from None
 
 
-def _read_identifier(element: etree._Element | None, path: str) -> Identifier | None:
-    found = _find(element, path)
-    if found is None:
-        return None
-    return Identifier(value=_string(found).strip(), scheme=found.get("schemeID"))
-
-
 def _read_party_ids(party: etree._Element | None) -> list[Identifier]:
-    return [Identifier(value=_string(el).strip(), scheme=el.get("schemeID")) for el in _all(party, "ram:ID") + _all(party, "ram:GlobalID")]
+    return [identifier_of(el) for el in _all(party, "ram:ID") + _all(party, "ram:GlobalID")]
 
 
 def _read_address(element: etree._Element | None) -> Address | None:
@@ -614,7 +548,7 @@ def _read_period(element: etree._Element | None) -> Period | None:
 def _tax_registration(party: etree._Element | None, scheme: str) -> str | None:
     for ident in _all(party, "ram:SpecifiedTaxRegistration/ram:ID"):
         if ident.get("schemeID") == scheme:
-            return _string(ident).strip()
+            return content(ident).strip()
     return None
 
 
@@ -645,14 +579,13 @@ def _read_party(party: etree._Element | None, seller: bool) -> Party:
 
 
 def _read_allowance_charges(parent: etree._Element | None, charge: bool) -> list[etree._Element]:
-    """The ram:SpecifiedTradeAllowanceCharge children that are charges (or allowances); xs:boolean also allows 1 and 0."""
-    wanted = ("true", "1") if charge else ("false", "0")
-    return [el for el in _all(parent, "ram:SpecifiedTradeAllowanceCharge") if _code(el, "ram:ChargeIndicator/udt:Indicator") in wanted]
+    """The ram:SpecifiedTradeAllowanceCharge children that are charges (or allowances)."""
+    return CII.flagged(parent, "ram:SpecifiedTradeAllowanceCharge", "ram:ChargeIndicator/udt:Indicator", charge)
 
 
-def _read_line_allowance_charge(element: etree._Element) -> LineAllowanceCharge:
-    """BG-27 / BG-28."""
-    return LineAllowanceCharge(
+def _allowance_charge_terms(element: etree._Element) -> dict[str, Any]:
+    """The terms shared by document (BG-20/21) and line (BG-27/28) allowances and charges."""
+    return dict(
         amount=_amount(element, "ram:ActualAmount"),
         base_amount=_decimal(element, "ram:BasisAmount"),
         percentage=_decimal(element, "ram:CalculationPercent"),
@@ -665,13 +598,7 @@ def _read_document_allowance_charge(element: etree._Element) -> AllowanceCharge:
     """BG-20 / BG-21."""
     tax = _find(element, "ram:CategoryTradeTax")
     return AllowanceCharge(
-        amount=_amount(element, "ram:ActualAmount"),
-        base_amount=_decimal(element, "ram:BasisAmount"),
-        percentage=_decimal(element, "ram:CalculationPercent"),
-        vat_category=_code(tax, "ram:CategoryCode") or "",
-        vat_rate=_decimal(tax, "ram:RateApplicablePercent"),
-        reason=_text(element, "ram:Reason"),
-        reason_code=_code(element, "ram:ReasonCode"),
+        **_allowance_charge_terms(element), vat_category=_code(tax, "ram:CategoryCode") or "", vat_rate=_decimal(tax, "ram:RateApplicablePercent")
     )
 
 
@@ -696,7 +623,7 @@ def _read_line(item: etree._Element) -> InvoiceLine:
         net_price=_amount(net, "ram:ChargeAmount"),
         gross_price=_decimal(gross, "ram:ChargeAmount"),
         price_discount=_decimal(gross, "ram:AppliedTradeAllowanceCharge/ram:ActualAmount"),
-        base_quantity=_number(basis),
+        base_quantity=number(basis),
         base_quantity_unit_code=basis.get("unitCode") if basis is not None else None,
         item_name=_text(product, "ram:Name") or "",
         item_description=_text(product, "ram:Description"),
@@ -704,7 +631,7 @@ def _read_line(item: etree._Element) -> InvoiceLine:
         buyer_item_id=_code(product, "ram:BuyerAssignedID"),
         standard_item_id=_read_identifier(product, "ram:GlobalID"),
         classifications=[
-            Classification(value=_string(c).strip(), scheme=c.get("listID") or "", version=c.get("listVersionID"))
+            Classification(value=content(c).strip(), scheme=c.get("listID") or "", version=c.get("listVersionID"))
             for c in _all(product, "ram:DesignatedProductClassification/ram:ClassCode")
         ],
         origin_country=_code(product, "ram:OriginTradeCountry/ram:ID"),
@@ -716,8 +643,8 @@ def _read_line(item: etree._Element) -> InvoiceLine:
         vat_category=_code(tax, "ram:CategoryCode") or "",
         vat_rate=_decimal(tax, "ram:RateApplicablePercent"),
         period=_read_period(settlement),
-        allowances=[_read_line_allowance_charge(el) for el in _read_allowance_charges(settlement, charge=False)],
-        charges=[_read_line_allowance_charge(el) for el in _read_allowance_charges(settlement, charge=True)],
+        allowances=[LineAllowanceCharge(**_allowance_charge_terms(el)) for el in _read_allowance_charges(settlement, charge=False)],
+        charges=[LineAllowanceCharge(**_allowance_charge_terms(el)) for el in _read_allowance_charges(settlement, charge=True)],
         net_amount=_decimal(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"),
         object_identifier=None
         if object_ref is None
@@ -742,7 +669,7 @@ def _read_references(agreement: etree._Element | None, invoice: Invoice) -> None
                     id=issuer_id,
                     description=_text(doc, "ram:Name"),
                     external_uri=_code(doc, "ram:URIID"),
-                    content_base64=None if binary is None else "".join(_string(binary).split()),
+                    content_base64=None if binary is None else "".join(content(binary).split()),
                     mime_code=None if binary is None else binary.get("mimeCode"),
                     filename=None if binary is None else binary.get("filename"),
                     type_code=type_code,
@@ -850,9 +777,9 @@ def _read_totals(settlement: etree._Element | None, invoice: Invoice) -> Totals 
     )
     for amount in _all(summation, "ram:TaxTotalAmount"):
         if totals.tax_amount is None and amount.get("currencyID") in (None, invoice.currency):
-            totals.tax_amount = _number(amount)
+            totals.tax_amount = number(amount)
         else:
-            totals.tax_amount_accounting = _number(amount)
+            totals.tax_amount_accounting = number(amount)
     return totals
 
 

@@ -23,14 +23,16 @@ not defined", since cac:PaymentMeans needs a code).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
-from gateway.errors import InputError, UnsupportedDocument
+from gateway.errors import UnsupportedDocument
 from gateway.formats.profiles import profile_of_guideline
+from gateway.formats.xmltools import Vocabulary, invalid
 from gateway.model.invoice import (
     Address,
     AllowanceCharge,
@@ -62,6 +64,8 @@ CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 NS = {"cbc": CBC, "cac": CAC}
+UBL = Vocabulary(NS)  # the shared XML primitives (gateway.formats.xmltools), bound to this syntax's prefixes
+_sub, _el, _all, _decimal = UBL.sub, UBL.find, UBL.all, UBL.decimal
 
 DEFAULT_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017"
 VAT = "VAT"
@@ -115,7 +119,7 @@ def write_ubl(invoice: Invoice) -> bytes:
     _sub(root, "cbc:CustomizationID", customization_id(invoice))
     _opt(root, "cbc:ProfileID", invoice.business_process)
     _sub(root, "cbc:ID", invoice.number)
-    _sub(root, "cbc:IssueDate", invoice.issue_date)
+    _sub(root, "cbc:IssueDate", invoice.issue_date.isoformat())
     if kind == "Invoice":
         _opt(root, "cbc:DueDate", invoice.due_date)
     _sub(root, f"cbc:{kind}TypeCode", invoice.type_code)
@@ -135,10 +139,7 @@ def write_ubl(invoice: Invoice) -> bytes:
     _write_tax_representative(root, invoice.tax_representative)
     _write_delivery(root, invoice.delivery)
     _write_payment(root, invoice, kind)
-    for allowance in invoice.allowances:
-        _write_allowance_charge(root, allowance, False, currency)
-    for charge in invoice.charges:
-        _write_allowance_charge(root, charge, True, currency)
+    _write_allowance_charges(root, invoice.allowances, invoice.charges, currency)
     _write_tax_totals(root, invoice)
     _write_monetary_total(root, invoice.totals or Totals(), currency)
     for line in invoice.lines:
@@ -148,28 +149,10 @@ def write_ubl(invoice: Invoice) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _format(value: Any) -> str:
-    """UBL text of a value: decimals in plain notation with their own digits, dates as YYYY-MM-DD."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _sub(parent: etree._Element, tag: str, value: Any = None, /, **attrs: str | None) -> etree._Element:
-    """Append the child `tag` ("cbc:ID", "cac:Party"), with its text and the attributes that are set."""
-    prefix, local = tag.split(":")
-    element = etree.SubElement(parent, f"{{{NS[prefix]}}}{local}", {k: v for k, v in attrs.items() if v is not None})
-    if value is not None:
-        element.text = _format(value)
-    return element
-
-
-def _opt(parent: etree._Element, tag: str, value: Any, /, **attrs: str | None) -> None:
-    """Append the child only when the value is present."""
+def _opt(parent: etree._Element, tag: str, value: str | Decimal | date | None, /, **attrs: str | None) -> None:
+    """Append the child only when the value is present (UBL leaves empty strings out too); dates as YYYY-MM-DD."""
     if value is not None and value != "":
-        _sub(parent, tag, value, **attrs)
+        _sub(parent, tag, value.isoformat() if isinstance(value, date) else value, **attrs)
 
 
 def _write_identifier(parent: etree._Element, name: str, identifier: Identifier | None, wrapper: str | None = None) -> None:
@@ -364,6 +347,19 @@ def _write_payment(root: etree._Element, invoice: Invoice, kind: str) -> None:
         _opt(terms, "cbc:PaymentDueDate", credit_due_date)
 
 
+def _write_allowance_charges(
+    parent: etree._Element,
+    allowances: Sequence[AllowanceCharge | LineAllowanceCharge],
+    charges: Sequence[AllowanceCharge | LineAllowanceCharge],
+    currency: str,
+) -> None:
+    """BG-20/21 or BG-27/28: the allowances, then the charges."""
+    for allowance in allowances:
+        _write_allowance_charge(parent, allowance, False, currency)
+    for charge in charges:
+        _write_allowance_charge(parent, charge, True, currency)
+
+
 def _write_allowance_charge(parent: etree._Element, item: AllowanceCharge | LineAllowanceCharge, is_charge: bool, currency: str) -> None:
     """BG-20/21 (with their VAT category) and BG-27/28."""
     element = _sub(parent, "cac:AllowanceCharge")
@@ -434,10 +430,7 @@ def _write_line(root: etree._Element, line: InvoiceLine, kind: str, currency: st
         reference = _sub(element, "cac:DocumentReference")
         _write_identifier(reference, "cbc:ID", line.object_identifier)
         _sub(reference, "cbc:DocumentTypeCode", INVOICED_OBJECT)
-    for allowance in line.allowances:
-        _write_allowance_charge(element, allowance, False, currency)
-    for charge in line.charges:
-        _write_allowance_charge(element, charge, True, currency)
+    _write_allowance_charges(element, line.allowances, line.charges, currency)
     _write_item(element, line)
     _write_price(element, line, currency)
 
@@ -548,32 +541,9 @@ def _given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _el(parent: etree._Element | None, path: str) -> etree._Element | None:
-    return parent.find(path, NS) if parent is not None else None
-
-
-def _all(parent: etree._Element | None, path: str) -> list[etree._Element]:
-    return parent.findall(path, NS) if parent is not None else []
-
-
 def _text(parent: etree._Element | None, path: str) -> str | None:
     """The text of the first `path` under `parent`, without surrounding whitespace; None when absent or empty."""
-    element = _el(parent, path)
-    text = (element.text or "").strip() if element is not None else ""
-    return text or None
-
-
-def _decimal(parent: etree._Element | None, path: str) -> Decimal | None:
-    text = _text(parent, path)
-    if text is None:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = None
-    if number is not None and number.is_finite():
-        return number
-    raise _bad_value(parent, path, "not a decimal number", text)
+    return UBL.stripped(parent, path) or None
 
 
 def _date(parent: etree._Element | None, path: str) -> date | None:
@@ -587,20 +557,13 @@ def _date(parent: etree._Element | None, path: str) -> date | None:
             return date.fromisoformat(match.group(1))
         except ValueError:
             pass
-    raise _bad_value(parent, path, "not a date (YYYY-MM-DD)", text)
-
-
-def _bad_value(parent: etree._Element, path: str, what: str, text: str) -> InputError:
-    """A value the model cannot hold, named by its location: /Invoice/InvoiceLine/Price/PriceAmount."""
-    element = parent.find(path, NS)
-    where = "/" + "/".join(etree.QName(e).localname for e in reversed([element, *element.iterancestors()]))
-    return InputError(f"{where}: {what}: {text!r}.", pointer=where)
+    raise invalid(_el(parent, path), "not a date (YYYY-MM-DD)", text)
 
 
 def _identifier(parent: etree._Element | None, path: str) -> Identifier | None:
-    element = _el(parent, path)
-    value = _text(parent, path)
-    return Identifier(value, element.get("schemeID")) if value and element is not None else None
+    """An identifier with its schemeID; None when absent or empty."""
+    identifier = UBL.identifier(parent, path)
+    return identifier if identifier is not None and identifier.value else None
 
 
 def _read_note(note: etree._Element) -> Note:
@@ -761,12 +724,8 @@ def _read_credit_transfer(account: etree._Element) -> CreditTransfer:
     )
 
 
-def _allowance_charges(parent: etree._Element, is_charge: bool) -> list[etree._Element]:
-    return [
-        e
-        for e in _all(parent, "cac:AllowanceCharge")
-        if (_text(e, "cbc:ChargeIndicator") or "").lower() in (("true", "1") if is_charge else ("false", "0"))
-    ]
+def _allowance_charges(parent: etree._Element | None, is_charge: bool) -> list[etree._Element]:
+    return UBL.flagged(parent, "cac:AllowanceCharge", "cbc:ChargeIndicator", is_charge)
 
 
 def _allowance_charge_terms(element: etree._Element) -> dict[str, Any]:
