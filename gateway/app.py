@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from gateway.api import archive, invoices, meta, signatures
+from gateway.api import archive, invoices, meta, signatures, statuses
 from gateway.api.context import ARCHIVE, EXTENSION, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
@@ -28,4 +28,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(invoices.bp)
     app.register_blueprint(archive.bp)
     app.register_blueprint(signatures.bp)
+    app.register_blueprint(statuses.bp)
     return app

@@ -61,11 +61,11 @@ def _processor() -> PySaxonProcessor:
     return _state["proc"]  # type: ignore[return-value]
 
 
-def _executable(artefact: str):
+def _executable(artefact: str, stylesheet: Path | None = None):
     proc = _processor()
     compiled: dict = _state["compiled"]  # type: ignore[assignment]
     if artefact not in compiled:
-        path: Path = XSLT[artefact]
+        path: Path = stylesheet or XSLT[artefact]
         xslt = proc.new_xslt30_processor()
         xslt.set_cwd(str(path.parent))
         try:
@@ -77,16 +77,17 @@ def _executable(artefact: str):
     return compiled[artefact]
 
 
-def run(artefact: str, tree: etree._ElementTree | etree._Element) -> list[Finding]:
+def run(artefact: str, tree: etree._ElementTree | etree._Element, stylesheet: Path | None = None) -> list[Finding]:
     """Run one artefact on an already-parsed (hardened) tree; return its failed asserts and reports.
 
-    Raises `ArtefactError` when the stylesheet cannot be compiled; a dynamic error on this
-    document is returned as a fatal ARTEFACT-ERROR finding.
+    `stylesheet` names an artefact kept outside the `XSLT` registry (the CDAR schematron of
+    `gateway.lifecycle.cdar`).  Raises `ArtefactError` when the stylesheet cannot be compiled;
+    a dynamic error on this document is returned as a fatal ARTEFACT-ERROR finding.
     """
     xml_text = etree.tostring(tree, encoding="unicode")
     with _lock:
         proc = _processor()
-        executable = _executable(artefact)
+        executable = _executable(artefact, stylesheet)
         try:
             node = proc.parse_xml(xml_text=xml_text)
             svrl = executable.transform_to_string(xdm_node=node)

@@ -1,0 +1,174 @@
+"""The lifecycle state machine: given the invoice's current status and a change, decide.  Pure: no I/O.
+
+Three outcomes:
+- **applied**: a valid change that may follow the current status; it becomes the invoice's status
+  (a side note — factoring, payee account, 224–228 — is applied without moving the invoice along the cycle);
+- **flagged**: a valid change that may not follow the current status (after the end of the invoice's
+  life, out of order, repeated, or not allowed there); it is recorded and shown, never applied;
+- **refused**: the change itself breaks the reform's rules (unknown code, wrong emitter, missing or
+  disallowed reason, missing comment, 212 without its amounts per VAT rate); nothing is recorded.
+
+No transition matrix is published (REGULATION §1.3): `FOLLOWS` is the gateway's reading of the
+nominal cycle 200 → 201 → 202 → 203 → 204 → 205 → 211 → 212 and its branches.  Optional statuses
+may be skipped (a platform may never send 202 or 204), never gone back to; 210, 213 and 220 end the
+invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat (partial payments); 209 answers a 208.
+A 213 DOUBLON arriving once the invoice was received (202 or later) rejects a second transmission
+of it (a retry), not the invoice itself: it is flagged (DESIGN pitfall 7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from gateway.lifecycle import codes
+from gateway.lifecycle.events import Amount, StatusChange
+
+Outcome = Literal["applied", "flagged", "refused"]
+
+_DEPOSITED = frozenset({"200", "201", "202", "203"})  # on its way to the buyer
+_DECIDED = frozenset({"204", "205", "206", "207", "208", "209", "214"})  # in the buyer's hands
+_PAID = frozenset({"211", "212"})
+_LIVE = _DEPOSITED | _DECIDED | _PAID | {"221"}  # every status of an invoice still alive
+_RECEIVED = _LIVE - {"200", "201", "221"}  # the receiver's platform has it
+DUPLICATE = "DOUBLON"
+
+# For each status, the statuses it may follow (None: it is the first status known of the invoice).
+FOLLOWS: dict[str, frozenset[str | None]] = {
+    "200": frozenset({None}),
+    "201": frozenset({"200", "221"}),  # 201 again after a routing error: sent to the right platform
+    "202": frozenset({None, "200", "201"}),  # None: a received invoice starts at 202
+    "203": frozenset({"200", "201", "202"}),
+    "204": _DEPOSITED,
+    **{code: (_DEPOSITED | _DECIDED) - {code} for code in ("205", "206", "207", "208", "214")},
+    "209": frozenset({"208"}),
+    "210": _DEPOSITED | _DECIDED,
+    "211": _DEPOSITED | _DECIDED | _PAID,
+    "212": _DEPOSITED | _DECIDED | _PAID,
+    "213": frozenset({None, "200", "201", "202", "221"}),  # by the issuer's platform (instead of 200) or the receiver's
+    "220": _LIVE,
+    "221": frozenset({"201", "202"}),
+    **{code: _LIVE for code, status in codes.STATUSES.items() if status.side},
+}
+
+# Position in the cycle, to tell a change that comes back (out of order) from one that jumps (not allowed).
+_RANK: dict[str | None, int] = {
+    None: 0,
+    "200": 1,
+    "201": 2,
+    "221": 2,
+    "202": 3,
+    "213": 3,
+    "203": 4,
+    "204": 5,
+    **dict.fromkeys(_DECIDED - {"204"} | {"210"}, 6),
+    **dict.fromkeys(_PAID, 7),
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a change: the outcome, the invoice's status afterwards, and why when not applied."""
+
+    outcome: Outcome
+    status: str | None  # the invoice's lifecycle status after the change
+    why: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome == "applied"
+
+
+def _name(code: str | None) -> str:
+    return f"{code} {codes.label(code)}" if code else "no status"
+
+
+def _amount_problems(amount: Amount) -> list[str]:
+    problems = []
+    if amount.type_code not in codes.AMOUNT_TYPES:
+        problems.append(f"unknown amount type {amount.type_code!r} (MDT-207: {', '.join(sorted(codes.AMOUNT_TYPES))})")
+    if amount.amount is not None:
+        if not amount.amount.is_finite() or amount.amount.adjusted() >= codes.AMOUNT_MAX_INTEGER_DIGITS:
+            problems.append(f"amount {amount.amount} is out of range (at most {codes.AMOUNT_MAX_INTEGER_DIGITS} integer digits)")
+        elif -amount.amount.as_tuple().exponent > codes.AMOUNT_MAX_DECIMALS:  # type: ignore[operator]
+            problems.append(f"amount {amount.amount} has more than {codes.AMOUNT_MAX_DECIMALS} decimals (A7 G7.07)")
+        if not amount.currency:
+            problems.append(f"amount {amount.amount} has no currency")
+    if amount.vat_rate is not None and not (amount.vat_rate.is_finite() and 0 <= amount.vat_rate <= 100):
+        problems.append(f"VAT rate {amount.vat_rate} is not a percentage")
+    return problems
+
+
+def _collected_problems(change: StatusChange) -> list[str]:
+    """212 Encaissée: the amount collected split by VAT rate, one MEN amount per rate (A7 G7.45, BR-FR-CDV-14)."""
+    collected = [a for a in change.amounts if a.type_code == codes.COLLECTED]
+    if not collected:
+        return ["212 Encaissée needs the amount collected split by VAT rate (MEN amounts with their VAT rate)"]
+    problems = [f"collected amount {a.amount} needs both an amount and a VAT rate" for a in collected if a.amount is None or a.vat_rate is None]
+    rates = [a.vat_rate for a in collected if a.vat_rate is not None]
+    problems += [f"VAT rate {rate} appears twice among the collected amounts" for rate in sorted(set(rates)) if rates.count(rate) > 1]
+    total = sum((a.amount for a in collected if a.amount is not None), Decimal(0))
+    if total < 0 and not (change.comment or "").strip():
+        problems.append("a negative collected amount (a disbursement) needs a comment giving the reason (A7 P1.15)")
+    return problems
+
+
+def problems(change: StatusChange) -> list[str]:
+    """What makes the change itself invalid under the reform's rules, whatever the invoice's status."""
+    status = codes.STATUSES.get(change.code)
+    if status is None:
+        return [f"unknown status code {change.code!r}"]
+    name = _name(change.code)
+    found = []
+    if change.role not in status.emitters:
+        allowed = " or ".join(codes.ROLES[role] for role in sorted(status.emitters))
+        found.append(f"{name} is set by the {allowed}, not by the {codes.ROLES.get(change.role, change.role)}")
+    if change.at.tzinfo is None:
+        found.append("the status time needs its time zone")
+    if change.reason_code is None:
+        if status.needs_reason:
+            found.append(f"{name} needs a reason code (MDT-113)")
+    elif change.reason_code not in codes.REASONS:
+        found.append(f"unknown reason code {change.reason_code!r}")
+    elif status.reasons is not None and change.reason_code not in status.reasons:
+        found.append(f"reason {change.reason_code} is not allowed for {name} (allowed: {', '.join(sorted(status.reasons))})")
+    if status.needs_comment and not (change.comment or "").strip():
+        found.append(f"{name} needs a comment (MDT-126)")
+    if change.action_code is not None and change.action_code not in codes.ACTIONS:
+        found.append(f"unknown requested action {change.action_code!r} (MDT-121: {', '.join(codes.ACTIONS)})")
+    for amount in change.amounts:
+        found += _amount_problems(amount)
+    if status.needs_amounts:
+        found += _collected_problems(change)
+    return found
+
+
+def _not_following(current: str | None, code: str) -> str:
+    """Why `code` may not follow `current`."""
+    name = _name(code)
+    if current in codes.TERMINAL:
+        return f"the invoice's life ended with {_name(current)}: {name} cannot follow"
+    if current is None:
+        return f"{name} cannot be the first status of an invoice (200 Déposée, 202 Reçue par la plateforme or 213 Rejetée can)"
+    if current == code:
+        return f"{name} is already the invoice's status"
+    if current not in codes.STATUSES:
+        return f"the invoice's status {current!r} is not a lifecycle status"
+    if _RANK.get(code, 99) < _RANK.get(current, 0):
+        return f"{name} comes before {_name(current)} in the cycle: received out of order"
+    return f"{name} cannot follow {_name(current)}"
+
+
+def next_status(current: str | None, change: StatusChange) -> Decision:
+    """Decide on `change` for an invoice whose lifecycle status is `current` (None: no status yet)."""
+    found = problems(change)
+    if found:
+        return Decision("refused", current, "; ".join(found))
+    if change.code == "213" and change.reason_code == DUPLICATE and current in _RECEIVED:
+        return Decision(
+            "flagged", current, f"213 Rejetée for {DUPLICATE} after {_name(current)}: a second transmission was rejected, not this invoice"
+        )
+    if current not in FOLLOWS[change.code]:
+        return Decision("flagged", current, _not_following(current, change.code))
+    return Decision("applied", current if codes.STATUSES[change.code].side else change.code)

@@ -1,0 +1,174 @@
+"""GET/POST /api/v1/invoices/{id}/statuses on SQLite and PostgreSQL: the timeline, who may set what, the reform's rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+import pytest
+
+from gateway.api import statuses
+from gateway.api.openapi import openapi_document
+from gateway.store import models as db
+from tests.lifecycle.helpers import incoming_invoice, submit_outgoing
+
+COLLECTED = [{"amount": "1000.00", "vat_rate": "20.00", "date": "2026-11-22"}, {"amount": "105.50", "vat_rate": "5.50"}]
+REFUSAL = {"code": "210", "reason_code": "TX_TVA_ERR", "comment": "Le taux réduit ne s'applique pas.", "action_code": "NIN"}
+
+
+def _schema(schema: dict) -> jsonschema.Draft202012Validator:
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": openapi_document()["components"], **schema}
+    return jsonschema.Draft202012Validator(document, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _timeline(api, invoice_id: str) -> dict:
+    response = api.get(f"/api/v1/invoices/{invoice_id}/statuses")
+    assert response.status_code == 200
+    body = response.get_json()
+    _schema(statuses.TIMELINE_SCHEMA).validate(body)
+    return body
+
+
+def _post(api, invoice_id: str, body: dict, **headers: str):
+    return api.post(f"/api/v1/invoices/{invoice_id}/statuses", json=body, headers=headers)
+
+
+def _recorded(response, code: str) -> dict:
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    _schema(statuses.RECORDED_SCHEMA).validate(body)
+    assert body["code"] == code and body["applied"] and response.headers["Location"] == body["links"]["self"]
+    return body
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    return error
+
+
+def test_the_seller_sets_its_statuses_and_no_other(api):
+    invoice_id = submit_outgoing(api)
+    timeline = _timeline(api, invoice_id)
+    [deposited] = timeline["events"]
+    assert (deposited["code"], deposited["role"], deposited["actor"], deposited["applied"], deposited["mandatory"]) == (
+        "200",
+        "WK",
+        "gateway",
+        True,
+        True,
+    )
+    assert {(d["kind"], d["status"], d["late"]) for d in timeline["deadlines"]} == {("F1", "200", False), ("F6", "200", False)}
+
+    error = _error(_post(api, invoice_id, {"code": "205"}), 403, "forbidden")
+    assert "set by the buyer" in error["message"] and "you are the seller" in error["message"]
+    _error(_post(api, invoice_id, REFUSAL), 403, "forbidden")
+    assert "209 Complétée cannot follow 200 Déposée" in _error(_post(api, invoice_id, {"code": "209"}), 409, "illegal_transition")["message"]
+    assert "212 Encaissée needs the amount collected" in _error(_post(api, invoice_id, {"code": "212"}), 422, "status_refused")["message"]
+
+    collected = _recorded(_post(api, invoice_id, {"code": "212", "amounts": COLLECTED}), "212")
+    assert collected["status"] == "212" and collected["role"] == "SE" and collected["mandatory"]
+    assert collected["amounts"] == [
+        {"type": "MEN", "amount": "1000.00", "currency": "EUR", "vat_rate": "20.00", "date": "2026-11-22"},
+        {"type": "MEN", "amount": "105.50", "currency": "EUR", "vat_rate": "5.50", "date": None},
+    ]
+    assert collected["message"]["content_type"] == "application/json" and len(collected["message"]["sha256"]) == 64
+    _recorded(_post(api, invoice_id, {"code": "212", "amounts": COLLECTED[:1]}), "212")  # a second partial collection
+    _recorded(_post(api, invoice_id, {"code": "211", "amounts": [{"amount": "50.00"}]}), "211")  # the seller's refund
+
+    timeline = _timeline(api, invoice_id)
+    assert [e["code"] for e in timeline["events"]] == ["200", "212", "212", "211"]
+    assert timeline["status"] == "211" and api.get(f"/api/v1/invoices/{invoice_id}").get_json()["status"] == "211"
+    assert sorted((d["kind"], d["status"]) for d in timeline["deadlines"]) == [("F1", "200"), ("F6", "200"), ("F6", "212"), ("F6", "212")]
+
+
+def test_the_buyer_approves_suspends_and_refuses_then_the_life_ends(api, database):
+    invoice_id = incoming_invoice(database, api)
+    _recorded(_post(api, invoice_id, {"code": "205"}), "205")
+    assert "needs a comment" in _error(_post(api, invoice_id, {"code": "208", "reason_code": "JUSTIF_ABS"}), 422, "status_refused")["message"]
+    _recorded(_post(api, invoice_id, {"code": "208", "reason_code": "JUSTIF_ABS", "comment": "Bon de livraison manquant."}), "208")
+    _error(_post(api, invoice_id, {"code": "209"}), 403, "forbidden")  # the seller answers a suspension
+    error = _error(_post(api, invoice_id, {**REFUSAL, "reason_code": "JUSTIF_ABS"}), 422, "status_refused")
+    assert "reason JUSTIF_ABS is not allowed for 210 Refusée" in error["message"]
+    refused = _recorded(_post(api, invoice_id, REFUSAL), "210")
+    assert (refused["reason_code"], refused["comment"], refused["action_code"], refused["status"]) == ("TX_TVA_ERR", REFUSAL["comment"], "NIN", "210")
+    error = _error(_post(api, invoice_id, {"code": "205"}), 409, "illegal_transition")
+    assert "the invoice's life ended with 210 Refusée" in error["message"]
+
+    timeline = _timeline(api, invoice_id)
+    assert [(e["code"], e["role"], e["applied"]) for e in timeline["events"]] == [
+        ("202", "WK", True),
+        ("205", "BY", True),
+        ("208", "BY", True),
+        ("210", "BY", True),
+    ]
+    assert [(d["kind"], d["status"]) for d in timeline["deadlines"]] == [("F6", "210")]  # the buyer's platform reports the refusal
+    assert timeline["invoice"]["direction"] == "incoming" and timeline["status_label"] == "Refusée"
+
+
+def test_invoices_of_another_tenant_are_not_found(api, other_api):
+    invoice_id = submit_outgoing(api)
+    _error(other_api.get(f"/api/v1/invoices/{invoice_id}/statuses"), 404, "not_found")
+    _error(other_api.post(f"/api/v1/invoices/{invoice_id}/statuses", json={"code": "212", "amounts": COLLECTED}), 404, "not_found")
+    _error(api.get("/api/v1/invoices/not-a-uuid/statuses"), 404, "not_found")
+    assert api.client.get(f"/api/v1/invoices/{invoice_id}/statuses").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"code": "213"}, "/code"),
+        ({}, "/code"),
+        ({"code": "205", "colour": "red"}, "/colour"),
+        ({"code": "212", "amounts": [{"amount": 12.5, "vat_rate": "20"}]}, "/amounts/0/amount"),
+        ({"code": "212", "amounts": [{"amount": "1e3", "vat_rate": "20"}]}, "/amounts/0/amount"),
+        ({"code": "205", "time": "yesterday"}, "/time"),
+        ({"code": "205", "time": "2026-11-20T10:00:00"}, "/time"),
+        ({"code": "205", "time": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "/time"),
+        ({"code": "205", "comment": "bell \x07"}, "/comment"),
+        ({"code": "210", "reason_code": "NOPE", "comment": "x"}, "/reason_code"),
+    ],
+)
+def test_malformed_statuses_are_422_with_pointers(api, database, body, pointer):
+    invoice_id = incoming_invoice(database, api)
+    error = _error(_post(api, invoice_id, body), 422, "invalid_status")
+    assert pointer in [d["pointer"] for d in error["details"]]
+    assert [e["code"] for e in _timeline(api, invoice_id)["events"]] == ["202"]
+
+
+def test_bodies_that_are_not_json(api, database):
+    invoice_id = incoming_invoice(database, api)
+    _error(api.post(f"/api/v1/invoices/{invoice_id}/statuses", data=b"<x/>", content_type="application/xml"), 415, "unsupported_media_type")
+    _error(api.post(f"/api/v1/invoices/{invoice_id}/statuses", data=b"{", content_type="application/json"), 400, "malformed_json")
+
+
+def test_a_status_time_may_be_given(api, database):
+    invoice_id = incoming_invoice(database, api)
+    body = _recorded(_post(api, invoice_id, {"code": "205", "time": "2026-11-20T16:15:00+01:00"}), "205")
+    assert body["time"] == "2026-11-20T15:15:00+00:00"
+
+
+def test_a_retry_with_the_same_key_records_once(api, database):
+    invoice_id = incoming_invoice(database, api)
+    first = _post(api, invoice_id, {"code": "205"}, **{"Idempotency-Key": "approve-1"})
+    again = _post(api, invoice_id, {"code": "205"}, **{"Idempotency-Key": "approve-1"})
+    assert first.status_code == again.status_code == 201 and first.get_data() == again.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == first.headers["Location"]
+    assert [e["code"] for e in _timeline(api, invoice_id)["events"]] == ["202", "205"]
+
+
+def test_an_invoice_rejected_at_intake_has_no_lifecycle(api, database):
+    invoice_id = incoming_invoice(database, api, state=db.STATE_REJECTED)
+    _error(_post(api, invoice_id, {"code": "205"}), 409, "not_in_lifecycle")
+
+
+def test_openapi_documents_the_routes(app):
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("statuses."):
+            routes.setdefault(re.sub(r"<(?:[^>]*:)?([^>:]+)>", r"{\1}", rule.rule), set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    assert routes == {path: {m.upper() for m in item} for path, item in statuses.OPENAPI_PATHS.items()}
+    document = {**openapi_document(), "paths": {**openapi_document()["paths"], **statuses.OPENAPI_PATHS}}
+    pytest.importorskip("openapi_spec_validator").validate(document)
