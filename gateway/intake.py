@@ -115,7 +115,7 @@ def _pointer(parts: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _details_of(error: ValidationError) -> list[Detail]:
+def schema_error_details(error: ValidationError) -> list[Detail]:
     """One detail per offending value: a missing property or an unexpected one points at itself."""
     base = _pointer(error.absolute_path)
     instance = error.instance
@@ -131,7 +131,7 @@ def decode_json(data: Any) -> Invoice:
     """The canonical invoice of intake JSON, or `InvalidInvoice` listing every problem with its JSON pointer."""
     details: dict[tuple[str, str], Detail] = {}
     for error in _schema_validator().iter_errors(data):
-        for detail in _details_of(error):
+        for detail in schema_error_details(error):
             details.setdefault((detail.pointer, detail.message), detail)
     if details:
         ordered = sorted(details.values(), key=lambda d: d.pointer)

@@ -50,7 +50,7 @@ def _body_kind() -> str:
     )
 
 
-def _json_body() -> tuple[bytes, Any]:
+def json_body() -> tuple[bytes, Any]:
     raw = request.get_data(cache=True)
     try:
         return raw, json.loads(raw)
@@ -101,7 +101,7 @@ def _profile() -> str:
     return _param("profile") or config().default_profile
 
 
-def _own_invoice(invoice_id: str) -> db.Invoice:
+def own_invoice(invoice_id: str) -> db.Invoice:
     """The tenant's invoice, or 404 (unknown, malformed or someone else's: indistinguishable)."""
     row = db_session().get(db.Invoice, invoice_id) if UUID.match(invoice_id) else None
     if row is None or row.tenant_id != current_tenant().id:
@@ -161,7 +161,7 @@ def create_invoice() -> Response:
     """Intake JSON (optional ?profile=), or a UBL / CII / Factur-X document: 201 with the stored invoice and its report."""
     session, store, tenant = db_session(), archive(), current_tenant()
     if _body_kind() == "json":
-        raw, data = _json_body()
+        raw, data = json_body()
         row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw)
     else:
         row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype)
@@ -216,13 +216,13 @@ def list_invoices() -> Response:
 @bp.get("/invoices/<invoice_id>")
 def get_invoice(invoice_id: str) -> Response:
     """One invoice: summary, status, technical state, validation report, status events and document links."""
-    return json_response(invoice_detail(_own_invoice(invoice_id)))
+    return json_response(invoice_detail(own_invoice(invoice_id)))
 
 
 @bp.get("/invoices/<invoice_id>/documents/<any(input, canonical, cii, ubl, facturx):kind>")
 def get_document(invoice_id: str, kind: str) -> Response:
     """The exact stored bytes of one document of the invoice."""
-    row = _own_invoice(invoice_id)
+    row = own_invoice(invoice_id)
     document = next((d for d in row.documents if d.kind == kind), None)
     if document is None:
         raise ApiError(404, "not_found", f"Invoice {invoice_id} has no {kind} document.")
@@ -238,7 +238,7 @@ def get_document(invoice_id: str, kind: str) -> Response:
 def validate_only() -> Response:
     """Validate without storing: a UBL / CII / Factur-X document (?french=false skips BR-FR), or intake JSON (?profile=)."""
     if _body_kind() == "json":
-        _raw, data = _json_body()
+        _raw, data = json_body()
         report = intake.validate_json(data, _profile())
     else:
         report = intake.validate_document(request.get_data(cache=True), request.mimetype, french=_bool_param("french", True))

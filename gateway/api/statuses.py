@@ -21,7 +21,7 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
-from gateway.api.invoices import _json_body, _own_invoice
+from gateway.api.invoices import json_body, own_invoice
 from gateway.lifecycle import codes, service
 from gateway.lifecycle.events import Amount, StatusChange
 from gateway.lifecycle.models import LifecycleEvent
@@ -131,7 +131,7 @@ def _time(text: str | None) -> datetime:
 
 def _change(data: Any, row: db.Invoice) -> StatusChange:
     """The change a request body describes, the tenant's role on the invoice as emitter."""
-    problems = sorted({(d.pointer, d.message) for error in _validator.iter_errors(data) for d in intake._details_of(error)})
+    problems = sorted({(d.pointer, d.message) for error in _validator.iter_errors(data) for d in intake.schema_error_details(error)})
     if problems:
         raise _invalid(problems)
     texts = [(f"/{name}", data[name]) for name in ("reason", "comment") if name in data]
@@ -179,7 +179,7 @@ def _check_permission(change: StatusChange, row: db.Invoice) -> None:
 @bp.get("/invoices/<invoice_id>/statuses")
 def get_statuses(invoice_id: str) -> Response:
     """The invoice's lifecycle: every event (applied or flagged, with who, why and the message) and the PPF deadlines."""
-    row, session = _own_invoice(invoice_id), db_session()
+    row, session = own_invoice(invoice_id), db_session()
     now = datetime.now(UTC)
     return json_response(
         {
@@ -197,10 +197,10 @@ def get_statuses(invoice_id: str) -> Response:
 @idempotent
 def post_status(invoice_id: str) -> Response:
     """Set a status the tenant's side emits (205 … 212): 201 with the recorded event."""
-    row = _own_invoice(invoice_id)
+    row = own_invoice(invoice_id)
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the status as application/json.")
-    raw, data = _json_body()
+    raw, data = json_body()
     change = _change(data, row)
     _check_permission(change, row)
     recorded = service.record(
