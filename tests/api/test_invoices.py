@@ -240,6 +240,7 @@ def test_health_and_openapi_need_no_key(app, documented):
     health = client.get("/healthz")
     assert health.status_code == 200
     documented("Health", health.get_json())
+    assert health.get_json()["signing"]["status"] == "disabled"  # no [signing] table: the gateway does not sign
     assert client.get("/api/openapi.json").get_json()["openapi"] == "3.1.0"
 
 
