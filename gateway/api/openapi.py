@@ -151,7 +151,17 @@ def _own_schemas() -> dict[str, Any]:
                 "next": _nullable({"type": "string", "description": "The next page, or null on the last one."}),
             }
         ),
-        "Health": _object({"status": {"type": "string", "enum": ["ok", "unavailable"]}, "database": STRING}),
+        "Health": _object(
+            {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "database": STRING,
+                "signing": {
+                    "type": "object",
+                    "description": "The signing key: disabled, ok, expiring (warning ahead of expiry), expired or unavailable.",
+                    "properties": {"status": {"type": "string", "enum": ["disabled", "ok", "expiring", "expired", "unavailable"]}},
+                },
+            }
+        ),
     }
 
 
