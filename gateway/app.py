@@ -11,6 +11,7 @@ from gateway.api.context import ARCHIVE, EXTENSION, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
 from gateway.config import Config, load_config
+from gateway.portal import views as portal_views
 from gateway.store.session import Database
 
 
@@ -29,4 +30,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(archive.bp)
     app.register_blueprint(signatures.bp)
     app.register_blueprint(statuses.bp)
+    app.register_blueprint(portal_views.bp)
     return app

@@ -1,0 +1,10 @@
+"""The status portal: server-rendered pages for compliance officers, finance teams and operators.
+
+- `models`: portal users (one tenant each, a role, a hashed password);
+- `auth`: passwords, sessions that expire, CSRF tokens, roles;
+- `i18n`: the French / English message catalogue and locale formatting;
+- `terms`: EN 16931 business term names in plain words;
+- `queries`: dashboard figures and the invoice list, on SQLite and PostgreSQL;
+- `proofs`: recomputing one invoice's archive entries and inclusion proofs;
+- `views`: the blueprint (under /portal); `cli`: `gateway users …`.
+"""

@@ -1,0 +1,199 @@
+"""End to end in headless Chromium (Debian's `chromium`, driven by Playwright): what a compliance officer and an operator do.
+
+The gateway runs on 127.0.0.1 in a thread (werkzeug), on a fresh SQLite database with real
+invoices.  Screenshots of every page (laptop and tablet sizes) are written to var/screenshots/
+(not committed; the path is printed).  Without Chromium or Playwright the tests skip, unless CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from gateway import intake
+from gateway.app import create_app
+from gateway.config import Config
+from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
+from gateway.store import models as db
+from gateway.store.session import upgrade
+from gateway.store.tenants import get_tenant
+from tests.portal.conftest import PASSWORD, example, populate
+
+CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+LAPTOP = {"width": 1366, "height": 900}
+TABLET = {"width": 820, "height": 1180}
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install playwright)"
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A gateway on a loopback port with tenant A's invoices (one signed checkpoint covering them) and tenant B's."""
+    data_dir = tmp_path_factory.mktemp("portal-browser")
+    config = Config(data_dir=data_dir, config_dir=data_dir / "no-config")
+    upgrade(config)
+    app = create_app(config)
+    world = populate(app)
+    with app.extensions["gateway.database"].session() as session:
+        app.extensions["gateway.archive"].checkpoint(session)
+        for name, days in (("valid", 3), ("credit", 9), ("usd", 16)):  # received on different days: a chart with several bars
+            session.get(db.Invoice, world.invoices[name]).created_at -= timedelta(days=days)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nportal screenshots: {SCREENSHOTS}")
+    yield f"http://127.0.0.1:{server.server_port}", world, app
+    server.shutdown()
+    app.extensions["gateway.database"].dispose()
+
+
+def _sign_in(browser, base: str, email: str, viewport=LAPTOP):
+    context = browser.new_context(viewport=viewport, accept_downloads=True, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{base}/portal/")
+    assert page.url.startswith(f"{base}/portal/sign-in")
+    _shot(page, f"sign-in-{viewport['width']}")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/portal/")
+    return context, page
+
+
+def _shot(page, name: str) -> None:
+    if page.locator("object.pdf-frame").count():
+        page.wait_for_timeout(1500)  # let the PDF viewer draw the Factur-X page
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_compliance_officer_journey(browser, site):
+    base, world, _app = site
+    context, page = _sign_in(browser, base, world.users[COMPLIANCE_OFFICER])
+    # Dashboard: French by default, figures of tenant A only, the chart, the rejection rules.
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("#kpi-total").inner_text() == "4"
+    assert page.locator("#kpi-rejection").inner_text().replace("\u00a0", " ") == "25,0 %"
+    assert "BR-CO-15" in page.locator("#top-rules").inner_text()
+    assert "Pas encore routée" in page.locator("#by-channel").inner_text()
+    assert page.locator("svg.chart rect.bar-accepted").count() >= 1
+    assert page.get_by_role("link", name="Opérations").count() == 0  # hidden from a compliance officer
+    _shot(page, "dashboard-fr")
+
+    # List: filter on the rejected status; one invoice remains.
+    page.get_by_role("link", name="Factures", exact=True).click()
+    assert page.locator("#invoice-table tbody tr").count() == 4
+    assert world.numbers["other"] not in page.content()
+    _shot(page, "invoices-fr")
+    page.get_by_label("Statut").select_option("rejected")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_url(re.compile(r".*status=rejected.*"))
+    rows = page.locator("#invoice-table tbody tr")
+    assert rows.count() == 1 and world.numbers["wrong_total"] in rows.inner_text()
+
+    # Invoice page: timeline, validation report with the business term in plain words.
+    rows.get_by_role("link", name=world.numbers["wrong_total"]).click()
+    page.wait_for_url(f"{base}/portal/invoices/{world.invoices['wrong_total']}")
+    timeline = page.locator("#timeline").inner_text()
+    assert "Rejetée aux contrôles de dépôt" in timeline and "Passerelle — contrôles de dépôt" in timeline
+    findings = page.locator("#findings").inner_text()
+    assert "BR-CO-15" in findings and "BT-112" in findings and "Montant total TVA comprise" in findings
+    _shot(page, "invoice-rejected-fr")
+
+    # The valid invoice: download its Factur-X, verify its archive proof.
+    page.goto(f"{base}/portal/invoices/{world.invoices['valid']}")
+    assert "Déposée" in page.locator("#timeline").inner_text()
+    with page.expect_download() as download:
+        page.locator("#download-facturx").click()
+    assert download.value.suggested_filename.endswith("-facturx.pdf")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    page.locator("#verify-archive").click()
+    page.wait_for_url(re.compile(r".*/verify#archive$"))
+    assert "Vérifié." in page.locator("#verify-result").inner_text()
+    assert page.locator("#archive-entries").get_by_text("✓ intacte").count() == page.locator("#archive-entries tbody tr").count()
+    _shot(page, "invoice-verified-fr")
+
+    # English, on the same page.
+    page.locator(".langs a[hreflang=en]").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Verified." in page.locator("#verify-result").inner_text()
+    assert "€" in page.locator("#amount-due").inner_text() and page.locator("#amount-due").inner_text().startswith("€")
+    _shot(page, "invoice-verified-en")
+    page.get_by_role("link", name="Dashboard").click()
+    _shot(page, "dashboard-en")
+
+    # Another tenant's invoice does not exist for this user.
+    response = page.goto(f"{base}/portal/invoices/{world.invoices['other']}")
+    assert response.status == 404 and "This page does not exist" in page.content()
+
+    # A compliance officer cannot act: no Operations page, and a forged POST is refused.
+    assert page.goto(f"{base}/portal/operations").status == 403
+    token = page.goto(f"{base}/portal/").ok and page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = context.request.post(f"{base}/portal/operations/checkpoint", form={"csrf_token": token})
+    assert refused.status == 403
+    context.close()
+
+
+def test_operator_signs_a_checkpoint_and_tablet_layout(browser, site):
+    base, world, app = site
+    with app.extensions["gateway.database"].session() as session:  # a new invoice: entries not covered by the checkpoint yet
+        tenant = get_tenant(session, world.tenant)
+        intake.submit_json(session, app.extensions["gateway.archive"], tenant, example("invoice-fr-b2b", f"{world.numbers['valid']}-bis"))
+    context, page = _sign_in(browser, base, world.users[OPERATOR], viewport=TABLET)
+    page.get_by_role("link", name="Opérations").click()
+    assert world.numbers["wrong_total"] in page.locator("#rejected-table").inner_text()
+    _shot(page, "operations-tablet-fr")
+    page.get_by_role("button", name="Signer un point de contrôle maintenant").click()
+    page.wait_for_load_state()
+    assert "Point de contrôle" in page.locator(".notice-success").inner_text()
+    page.goto(f"{base}/portal/invoices")
+    _shot(page, "invoices-tablet-fr")
+    page.goto(f"{base}/portal/invoices/{world.invoices['credit']}")
+    _shot(page, "invoice-tablet-fr")
+    # Keyboard: the skip link is the first stop and leads to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    context.close()
