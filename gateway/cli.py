@@ -17,6 +17,7 @@ from typing import Any
 from gateway.archive.cli import add_commands as add_archive_commands
 from gateway.config import ConfigError, load_config
 from gateway.errors import InputError
+from gateway.jobs.cli import add_commands as add_delivery_commands
 from gateway.portal.cli import add_commands as add_users_commands
 from gateway.signing.cli import add_commands as add_signing_commands
 from gateway.validation.report import Report
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_db_upgrade)
 
     add_archive_commands(commands)
+    add_delivery_commands(commands)  # worker, directory, deliveries; wraps serve with the in-process worker
     add_users_commands(commands)
     add_signing_commands(commands)
 

@@ -33,6 +33,7 @@ from gateway.formats.documents import Document, read_document
 from gateway.formats.facturx import build_facturx
 from gateway.formats.profiles import Profile, get_profile
 from gateway.formats.ubl import read_ubl, write_ubl
+from gateway.jobs import outbox
 from gateway.model.invoice import Invoice, Party
 from gateway.model.schema import invoice_json_schema
 from gateway.model.serialize import DecodeError, invoice_from_json, to_json
@@ -303,7 +304,8 @@ def _refuse_duplicate(session: Session, tenant: db.Tenant, invoice: Invoice) -> 
 
 
 def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
-    """Add the invoice row, its documents and its first status event to the session, and archive every byte (the caller commits).
+    """Add the invoice row, its documents, its first status event and (valid invoices only) its outbox delivery to the
+    session, and archive every byte (the caller commits).
 
     A duplicate that a concurrent request stored first is found at the first flush, before anything
     is archived: the session is then rolled back.
@@ -352,6 +354,8 @@ def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Proc
     row.events.append(event)
     session.flush()
     archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind="status", data=_event_bytes(row, event))
+    if report.valid:  # the outbox row commits with the invoice: from the 2xx on, its delivery cannot be lost
+        outbox.enqueue(session, row)
     return row
 
 

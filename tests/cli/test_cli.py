@@ -180,7 +180,7 @@ def test_serve_migrates_and_answers(tmp_path):
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert json.load(response) == {"status": "ok", "database": "ok"}
+                    assert json.load(response) == {"status": "ok", "database": "ok", "signing": {"status": "disabled", "certificates": []}}
                     break
             except OSError:
                 assert server.poll() is None, server.stdout.read().decode()

@@ -1,0 +1,120 @@
+"""Status polling: what the networks report about sent invoices becomes lifecycle events.
+
+For each tenant and channel with sent deliveries, `connector.fetch_statuses(since)` is asked from the
+last poll (minus a margin: Chorus Pro histories have minute resolution); each update is matched to its
+delivery by the network's id, else by invoice number, and recorded through the lifecycle service
+(source "partner") unless it is already there.  The poll's watermark
+row is written first in each transaction, so two schedulers polling at once queue instead of
+recording an update twice.  A status the reform's rules refuse as carried (e.g. a Chorus Pro
+SUSPENDUE without a reason code the lifecycle accepts) is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from connectors.base import ConnectorError, StatusUpdate
+from gateway.archive.service import Archive
+from gateway.jobs.deliver import Deliverer
+from gateway.jobs.models import SENT, Delivery, StatusPoll
+from gateway.lifecycle import codes
+from gateway.lifecycle import service as lifecycle
+from gateway.lifecycle.events import StatusChange, utc_seconds
+from gateway.store import models as db
+from gateway.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+MARGIN = timedelta(minutes=2)
+
+
+def role_for(code: str) -> str:
+    """Who a network-reported status is set by: the platform for transmission statuses, else the buyer (or its only emitter)."""
+    emitters = codes.status(code).emitters
+    return next((role for role in (codes.PLATFORM, codes.BUYER) if role in emitters), min(emitters))
+
+
+def _mark(session: Session, tenant_id: int, channel: str, until: datetime) -> None:
+    """Move the watermark first: the write serialises concurrent pollers of the same tenant and channel."""
+    moved = session.execute(
+        update(StatusPoll).where(StatusPoll.tenant_id == tenant_id, StatusPoll.channel == channel).values(polled_until=until),
+        execution_options={"synchronize_session": False},
+    )
+    if moved.rowcount == 0:
+        session.add(StatusPoll(tenant_id=tenant_id, channel=channel, polled_until=until))
+        session.flush()
+
+
+def _invoice_for(session: Session, tenant_id: int, channel: str, update_: StatusUpdate) -> db.Invoice | None:
+    return session.scalars(
+        select(db.Invoice)
+        .join(Delivery, Delivery.invoice_id == db.Invoice.id)
+        .where(
+            Delivery.tenant_id == tenant_id,
+            Delivery.channel == channel,
+            Delivery.state == SENT,
+            or_(Delivery.remote_id == update_.remote_id, *([db.Invoice.number == update_.invoice_number] if update_.invoice_number else [])),
+        )
+        .order_by(Delivery.remote_id != update_.remote_id)  # a match by the network's id first
+    ).first()
+
+
+def apply(session: Session, archive: Archive, tenant_id: int, channel: str, updates: list[StatusUpdate]) -> int:
+    """Record the updates not recorded yet; how many were recorded.
+
+    The network's time is kept in the comment; the event's time is never earlier than the invoice's
+    latest event (a Chorus Pro history at minute resolution would otherwise place the 202 that follows
+    our deposit before the deposit itself).  An update is known by its code and comment (which holds that time).
+    """
+    recorded = 0
+    for item in updates:
+        invoice = _invoice_for(session, tenant_id, channel, item)
+        if invoice is None or item.code not in codes.STATUSES:
+            continue
+        comment = f"{item.detail or channel} (reported for {utc_seconds(item.at).isoformat()})"
+        if any(e.code == item.code and e.source == lifecycle.SOURCE_PARTNER and (e.detail or {}).get("comment") == comment for e in invoice.events):
+            continue
+        at = max([utc_seconds(item.at), *(e.time for e in invoice.events)])
+        try:
+            lifecycle.record(
+                session,
+                archive,
+                invoice,
+                StatusChange(item.code, at, role_for(item.code), comment=comment),
+                source=lifecycle.SOURCE_PARTNER,
+                actor=channel,
+            )
+        except lifecycle.StatusRefused as exc:
+            log.warning("status %s for invoice %s from %s not recorded: %s", item.code, invoice.id, channel, exc.message)
+            continue
+        recorded += 1
+    return recorded
+
+
+def poll(deliverer: Deliverer, now: datetime | None = None) -> int:
+    """Poll every (tenant, channel) with sent deliveries once; how many lifecycle events were recorded."""
+    now = now or utcnow()
+    with deliverer.database.session() as session:
+        pairs = session.execute(
+            select(Delivery.tenant_id, db.Tenant.name, Delivery.channel, func.min(Delivery.sent_at))
+            .join(db.Tenant, db.Tenant.id == Delivery.tenant_id)
+            .where(Delivery.state == SENT)
+            .group_by(Delivery.tenant_id, db.Tenant.name, Delivery.channel)
+        ).all()
+        marks = {(m.tenant_id, m.channel): m.polled_until for m in session.scalars(select(StatusPoll))}
+    recorded = 0
+    for tenant_id, tenant, channel, first_sent in pairs:
+        since = marks.get((tenant_id, channel), first_sent) - MARGIN
+        try:
+            updates = deliverer.connector(tenant, channel).fetch_statuses(since)
+        except ConnectorError as exc:
+            log.warning("status polling of %s for tenant %r failed: %s", channel, tenant, exc.message)
+            continue
+        with deliverer.database.session() as session:
+            _mark(session, tenant_id, channel, now)
+            recorded += apply(session, deliverer.archive, tenant_id, channel, updates)
+    return recorded

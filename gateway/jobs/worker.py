@@ -1,0 +1,102 @@
+"""Delivery threads and the scheduler: what `gateway worker` runs, and `gateway serve` runs one of in-process.
+
+Each thread claims one due delivery at a time and delivers it; when nothing is due it waits
+`idle_seconds`.  Retries need no timer of their own: a failed delivery is due again at its
+`next_attempt_at`.  The APScheduler background scheduler runs the periodic jobs:
+
+- retries: deliveries whose worker died (lease expired) are released as "failed-retrying", their open
+  attempt closed as interrupted (workers would also take them on their own; this makes it visible);
+- status polling: `polling.poll` through each connector's `fetch_statuses`;
+- archive checkpoints: `Archive.checkpoint_if_due`.
+
+Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
+loses nothing: its claim expires after `lease_seconds` and another worker takes the row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from gateway.jobs import outbox, polling
+from gateway.jobs.deliver import Deliverer
+from gateway.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+RELEASE_INTERVAL_SECONDS = 60.0
+
+
+def worker_name(index: int) -> str:
+    """Who holds a claim: host, process and thread number (shown in the attempts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Worker:
+    """`threads` delivery threads, and the scheduler when `scheduler` is true."""
+
+    def __init__(self, deliverer: Deliverer, threads: int, *, scheduler: bool = True) -> None:
+        self.deliverer = deliverer
+        self.threads = threads
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._scheduler = self._build_scheduler() if scheduler else None
+
+    def start(self) -> None:
+        for index in range(self.threads):
+            thread = threading.Thread(target=self._loop, args=(worker_name(index),), name=f"delivery-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self._scheduler is not None:
+            self._scheduler.start()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop taking work and wait for the deliveries in hand."""
+        self._stop.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self, name: str) -> None:
+        idle = self.deliverer.settings.idle_seconds
+        while not self._stop.is_set():
+            try:
+                busy = self.deliverer.run_once(name)
+            except Exception:  # the database is away, …: log, wait, try again; the outbox keeps the work
+                log.exception("delivery worker %s", name)
+                busy = False
+            if not busy:
+                self._stop.wait(idle)
+
+    # ------------------------------------------------------------------ scheduled jobs
+
+    def release_expired(self) -> int:
+        with self.deliverer.database.session() as session:
+            return outbox.release_expired(session)
+
+    def poll_statuses(self) -> int:
+        return polling.poll(self.deliverer)
+
+    def checkpoint(self) -> None:
+        with self.deliverer.database.session() as session:
+            self.deliverer.archive.checkpoint_if_due(session)
+
+    def _build_scheduler(self) -> BackgroundScheduler:
+        settings = self.deliverer.settings
+        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        jobs: list[tuple[str, Callable[[], object], float, bool]] = [
+            ("retries", self.release_expired, min(RELEASE_INTERVAL_SECONDS, settings.lease_seconds), True),
+            ("status-polling", self.poll_statuses, settings.status_poll_seconds, False),
+            ("archive-checkpoint", self.checkpoint, settings.checkpoint_check_seconds, True),
+        ]
+        for name, job, seconds, at_start in jobs:
+            first = utcnow() + timedelta(seconds=1 if at_start else seconds)
+            scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name, next_run_time=first)
+        return scheduler

@@ -1,0 +1,266 @@
+"""Deciding the channel of an outgoing invoice, and keeping the reasons.
+
+The steps, in order; the first that decides wins, and every step tried is kept in the decision:
+
+1. the tenant's **buyer rules** (`buyer = …` in config/routing.toml);
+2. the **directory** of known recipients (an entry's channel, or public sector → chorus_pro,
+   Peppol participant → peppol, e-mail → email);
+3. the opt-in **public-SIREN heuristic** (a SIREN starting with 1 or 2 is a French public entity → chorus_pro);
+4. the **country** and **identifier-scheme** rules;
+5. the buyer's electronic address (BT-49) with a **Peppol scheme** → peppol, after an SML/SMP look-up when
+   `peppol_participants = "lookup"`, as given when "trust", never when "ignore";
+6. the buyer's **e-mail** (BT-58, or BT-49 with scheme EM) → email;
+7. the **default** rules.
+
+What the tenant said (rules, directory, the heuristic it switched on) is obeyed even for a channel
+without a configured connector — the delivery then fails visibly; what is only inferred (steps 5 and 6)
+is skipped when the tenant has no connector for it.  Nothing decided is "unroutable", with the steps as reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from connectors.base import ConnectorError
+from connectors.peppol.identifiers import IdentifierError, ParticipantId
+from gateway.intake import siren_of
+from gateway.model.invoice import Invoice
+from gateway.routing import directory
+from gateway.routing.directory import EMAIL, SIREN, SIRET, VAT
+from gateway.routing.models import DirectoryEntry
+from gateway.routing.settings import RoutingSettings, Rule, normalise
+
+CHORUS_PRO, PEPPOL, EMAIL_CHANNEL = "chorus_pro", "peppol", "email"
+
+# Checks a participant on Peppol (SML + SMP for the invoice's document type); raises ConnectorError when it cannot receive it.
+PeppolLookup = Callable[[ParticipantId], None]
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The buyer's identifiers, as routing reads them from the canonical invoice."""
+
+    name: str
+    country: str
+    siren: str | None
+    sirets: tuple[str, ...]
+    vat_id: str | None
+    address: tuple[str, str] | None  # BT-49: (scheme, value)
+    email: str | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> Buyer:
+        party = invoice.buyer
+        address = party.electronic_address
+        sirets = [i.value for i in party.identifiers if i.scheme == SIRET]
+        if address and address.scheme == SIRET:
+            sirets.append(address.value)
+        if address and address.scheme == "0225" and "_" in address.value:  # <SIREN>_<SIRET>[_<routing code>]
+            part = address.value.split("_")[1]
+            if len(part) == 14 and part.isdigit():
+                sirets.append(part)
+        email = address.value if address and address.scheme == EMAIL else None
+        if party.contact and party.contact.email:
+            email = email or party.contact.email
+        return cls(
+            name=party.name,
+            country=party.address.country_code.upper(),
+            siren=siren_of(party),
+            sirets=tuple(dict.fromkeys(normalise(s) for s in sirets)),
+            vat_id=normalise(party.vat_id) if party.vat_id else None,
+            address=(address.scheme.upper(), address.value) if address and address.scheme else None,
+            email=email.strip() if email else None,
+        )
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        """(scheme, normalised identifier) pairs, most specific first: SIRET, electronic address, SIREN, VAT, e-mail."""
+        keys = [(SIRET, s) for s in self.sirets]
+        if self.address:
+            keys.append((self.address[0], normalise(self.address[1])))
+        if self.siren:
+            keys.append((SIREN, self.siren))
+        if self.vat_id:
+            keys.append((VAT, self.vat_id))
+        if self.email:
+            keys.append((EMAIL, normalise(self.email)))
+        return list(dict.fromkeys(keys))
+
+    def peppol_id(self) -> str | None:
+        """BT-49 as "<ICD>:<value>" when its scheme is an ISO 6523 ICD (4 digits), which Peppol routes on."""
+        if self.address and len(self.address[0]) == 4 and self.address[0].isdigit():
+            return f"{self.address[0]}:{self.address[1]}"
+        return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing routing looked at, and what came of it."""
+
+    step: str  # rule, directory, heuristic, peppol, email, default
+    outcome: str  # decided, no-match, skipped, not-found
+    detail: str
+
+
+@dataclass
+class Decision:
+    """The channel (None: unroutable), which step decided and why, what was tried, and recipient data the step supplied."""
+
+    channel: str | None
+    decided_by: str | None
+    reason: str
+    steps: list[Step] = field(default_factory=list)
+    recipient: dict[str, str] = field(default_factory=dict)  # email, peppol_id, name from the directory or the look-up
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "decided_by": self.decided_by,
+            "reason": self.reason,
+            "steps": [asdict(s) for s in self.steps],
+            "recipient": self.recipient,
+        }
+
+
+@dataclass(frozen=True)
+class Context:
+    """What routing needs besides the invoice."""
+
+    session: Session
+    tenant_id: int
+    tenant: str
+    settings: RoutingSettings
+    configured: Collection[str]  # channels with a connector configured for the tenant
+    peppol_lookup: PeppolLookup | None = None  # None: the tenant has no Peppol connector
+
+
+# A step looks at the buyer and either decides (channel, recipient data) or says why not.
+Outcome = tuple[Step, str | None, dict[str, str]]
+
+
+def _not(step: str, outcome: str, detail: str) -> Outcome:
+    return Step(step, outcome, detail), None, {}
+
+
+def _decided(step: str, channel: str, detail: str, recipient: dict[str, str] | None = None) -> Outcome:
+    return Step(step, "decided", detail), channel, recipient or {}
+
+
+def _first_rule(rules: list[Rule], matches: Callable[[Rule], bool], step: str, nothing: str) -> Outcome:
+    for rule in rules:
+        if matches(rule):
+            return _decided(step, rule.channel, rule.describe())
+    return _not(step, "no-match", f"{nothing} ({len(rules)} rule(s) looked at)")
+
+
+def _buyer_rules(buyer: Buyer, ctx: Context) -> Outcome:
+    values = {value for _, value in buyer.identifiers()} | {f"{scheme}:{value}" for scheme, value in buyer.identifiers()}
+    return _first_rule(ctx.settings.rules_for(ctx.tenant, "buyer"), lambda r: r.value in values, "rule", "no buyer rule names this buyer")
+
+
+def _entry_channel(entry: DirectoryEntry) -> tuple[str | None, str]:
+    if entry.channel:
+        return entry.channel, f"its channel is {entry.channel}"
+    if entry.public_sector:
+        return CHORUS_PRO, "it is a public-sector buyer"
+    if entry.peppol_id:
+        return PEPPOL, f"it is Peppol participant {entry.peppol_id}"
+    if entry.email:
+        return EMAIL_CHANNEL, f"its e-mail is {entry.email}"
+    return None, "it names no channel, no Peppol id and no e-mail"
+
+
+def _directory(buyer: Buyer, ctx: Context) -> Outcome:
+    entry = directory.find(ctx.session, ctx.tenant_id, buyer.identifiers())
+    if entry is None:
+        searched = ", ".join(f"{scheme}:{value}" for scheme, value in buyer.identifiers()) or "a buyer without identifiers"
+        return _not("directory", "not-found", f"no directory entry for {searched}")
+    channel, why = _entry_channel(entry)
+    scope = "the tenant's" if entry.tenant_id is not None else "a shared"
+    detail = f"{scope} directory entry {entry.scheme}:{entry.identifier} ({entry.name or 'no name'}): {why}"
+    if channel is None:
+        return _not("directory", "no-match", detail)
+    recipient = {k: v for k, v in (("email", entry.email), ("peppol_id", entry.peppol_id), ("name", entry.name)) if v}
+    return _decided("directory", channel, detail, recipient)
+
+
+def _heuristic(buyer: Buyer, ctx: Context) -> Outcome:
+    if not ctx.settings.public_siren_heuristic:
+        return _not("heuristic", "skipped", "the public-SIREN heuristic is off ([routing] public_siren_heuristic)")
+    if buyer.country == "FR" and buyer.siren and buyer.siren[0] in "12":
+        return _decided("heuristic", CHORUS_PRO, f"SIREN {buyer.siren} starts with {buyer.siren[0]}: a French public entity (opt-in heuristic)")
+    return _not("heuristic", "no-match", f"SIREN {buyer.siren or '(none)'} does not start with 1 or 2")
+
+
+def _country_and_scheme_rules(buyer: Buyer, ctx: Context) -> Outcome:
+    scheme = buyer.address[0] if buyer.address else None
+
+    def matches(rule: Rule) -> bool:
+        return rule.value == buyer.country if rule.kind == "country" else rule.value == scheme
+
+    nothing = f"no rule for country {buyer.country} or scheme {scheme or '(no electronic address)'}"
+    return _first_rule(ctx.settings.rules_for(ctx.tenant, "country", "scheme"), matches, "rule", nothing)
+
+
+def _peppol(buyer: Buyer, ctx: Context) -> Outcome:
+    text = buyer.peppol_id()
+    if text is None:
+        return _not("peppol", "no-match", "the buyer's electronic address (BT-49) has no Peppol scheme")
+    mode = ctx.settings.peppol_participants
+    if mode == "ignore":
+        return _not("peppol", "skipped", f"{text}: Peppol addresses are not used for routing (peppol_participants = ignore)")
+    if PEPPOL not in ctx.configured:
+        return _not("peppol", "skipped", f"{text}: no Peppol connector is configured for the tenant")
+    try:
+        participant = ParticipantId.parse(text)
+    except IdentifierError as exc:
+        return _not("peppol", "no-match", f"{text} is not a valid Peppol participant id: {exc}")
+    if mode == "trust":
+        return _decided("peppol", PEPPOL, f"Peppol participant {participant} (BT-49, taken as given)", {"peppol_id": participant.prefixed})
+    try:
+        if ctx.peppol_lookup is None:
+            raise ConnectorError("no Peppol connector to look up with", transient=False)
+        ctx.peppol_lookup(participant)
+    except ConnectorError as exc:
+        if exc.transient:
+            raise  # the look-up could not be done now: the delivery is retried, not routed elsewhere
+        return _not("peppol", "not-found", f"SML/SMP look-up of {participant}: {exc.message}")
+    return _decided("peppol", PEPPOL, f"Peppol participant {participant}: found by SML/SMP look-up", {"peppol_id": participant.prefixed})
+
+
+def _email(buyer: Buyer, ctx: Context) -> Outcome:
+    if not buyer.email:
+        return _not("email", "no-match", "the buyer has no e-mail address (BT-58 or BT-49 with scheme EM)")
+    if EMAIL_CHANNEL not in ctx.configured:
+        return _not("email", "skipped", f"{buyer.email}: no e-mail connector is configured for the tenant")
+    return _decided("email", EMAIL_CHANNEL, f"the buyer's e-mail address {buyer.email}", {"email": buyer.email})
+
+
+def _default(buyer: Buyer, ctx: Context) -> Outcome:
+    return _first_rule(ctx.settings.rules_for(ctx.tenant, "default"), lambda r: True, "default", "no default rule")
+
+
+STEPS: tuple[Callable[[Buyer, Context], Outcome], ...] = (
+    _buyer_rules,
+    _directory,
+    _heuristic,
+    _country_and_scheme_rules,
+    _peppol,
+    _email,
+    _default,
+)
+
+
+def route(invoice: Invoice, ctx: Context) -> Decision:
+    """The channel for `invoice` with every step tried; a transient Peppol look-up failure raises ConnectorError (retry later)."""
+    buyer = Buyer.of(invoice)
+    steps: list[Step] = []
+    for step in STEPS:
+        outcome, channel, recipient = step(buyer, ctx)
+        steps.append(outcome)
+        if channel is not None:
+            return Decision(channel, outcome.step, outcome.detail, steps, recipient)
+    return Decision(None, None, "no rule, directory entry or buyer identifier gave a channel", steps)
