@@ -7,11 +7,12 @@ import logging
 from flask import Flask
 
 from gateway.api import archive, delivery, invoices, meta, signatures, statuses
-from gateway.api.context import ARCHIVE, EXTENSION, close_session
+from gateway.api.context import ARCHIVE, EXTENSION, SIGNER, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
 from gateway.config import Config, load_config
 from gateway.portal import views as portal_views
+from gateway.signing.sign import configured_signer
 from gateway.store.session import Database
 
 
@@ -23,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions[EXTENSION] = Database(config)
     app.extensions[ARCHIVE] = Archive.for_config(config)
+    app.extensions[SIGNER] = configured_signer(config)
     app.teardown_appcontext(close_session)
     register_error_handlers(app)
     app.register_blueprint(meta.bp)

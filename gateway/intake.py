@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -372,18 +373,43 @@ def _event_bytes(row: db.Invoice, event: db.StatusEvent) -> bytes:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _accept(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
+Signer = Callable[[bytes], bytes]
+"""Signs a document: XAdES for XML, PAdES for PDF (see `gateway.signing.sign.configured_signer`)."""
+
+
+def _sign(processed: Processed, signer: Signer | None) -> None:
+    """Add signed copies of the UBL and the Factur-X of a valid invoice when the gateway has a signing key."""
+    if signer is None or not processed.report.valid:
+        return
+    for kind in ("ubl", "facturx"):
+        if kind in processed.documents:
+            data, content_type = processed.documents[kind]
+            processed.documents[f"{kind}-signed"] = (signer(data), content_type)
+
+
+def _accept(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed, signer: Signer | None) -> db.Invoice:
     """Refuse a duplicate before the costly part, then generate, validate and store."""
     _refuse_duplicate(session, tenant, processed.invoice)
     _generate(processed, facturx=True)
+    _sign(processed, signer)
     return store(session, archive, tenant, processed)
 
 
-def submit_json(session: Session, archive: Archive, tenant: db.Tenant, data: Any, profile: str | None = None, raw: bytes | None = None) -> db.Invoice:
+def submit_json(
+    session: Session,
+    archive: Archive,
+    tenant: db.Tenant,
+    data: Any,
+    profile: str | None = None,
+    raw: bytes | None = None,
+    signer: Signer | None = None,
+) -> db.Invoice:
     """Accept an intake JSON invoice for `tenant`; `raw` is the request body, kept as the input document."""
-    return _accept(session, archive, tenant, read_json(data, profile, raw=raw))
+    return _accept(session, archive, tenant, read_json(data, profile, raw=raw), signer)
 
 
-def submit_document(session: Session, archive: Archive, tenant: db.Tenant, data: bytes, content_type: str | None) -> db.Invoice:
+def submit_document(
+    session: Session, archive: Archive, tenant: db.Tenant, data: bytes, content_type: str | None, signer: Signer | None = None
+) -> db.Invoice:
     """Accept a UBL, CII or Factur-X document for `tenant`."""
-    return _accept(session, archive, tenant, read_received(data, content_type))
+    return _accept(session, archive, tenant, read_received(data, content_type), signer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,7 @@ from gateway.store.session import Database
 
 EXTENSION = "gateway.database"
 ARCHIVE = "gateway.archive"
+SIGNER = "gateway.signer"
 
 
 def database() -> Database:
@@ -19,6 +22,11 @@ def database() -> Database:
 
 def archive() -> Archive:
     return current_app.extensions[ARCHIVE]
+
+
+def signer() -> Callable[[bytes], bytes] | None:
+    """The gateway's document signer (None: no signing key configured)."""
+    return current_app.extensions[SIGNER]
 
 
 def config() -> Config:

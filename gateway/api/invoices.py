@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from gateway import intake
 from gateway.api.auth import authenticate, current_tenant
-from gateway.api.context import archive, config, database, db_session
+from gateway.api.context import archive, config, database, db_session, signer
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
 from gateway.store import models as db
@@ -29,7 +29,15 @@ PDF_TYPES = ("application/pdf",)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
-DOCUMENT_FILES = {"input": "input", "canonical": "canonical.json", "cii": "cii.xml", "ubl": "ubl.xml", "facturx": "facturx.pdf"}
+DOCUMENT_FILES = {
+    "input": "input",
+    "canonical": "canonical.json",
+    "cii": "cii.xml",
+    "ubl": "ubl.xml",
+    "facturx": "facturx.pdf",
+    "ubl-signed": "ubl-signed.xml",
+    "facturx-signed": "facturx-signed.pdf",
+}
 INPUT_EXTENSIONS = {"application/json": "json", "application/xml": "xml", "application/pdf": "pdf"}
 
 
@@ -162,9 +170,9 @@ def create_invoice() -> Response:
     session, store, tenant = db_session(), archive(), current_tenant()
     if _body_kind() == "json":
         raw, data = json_body()
-        row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw)
+        row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw, signer=signer())
     else:
-        row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype)
+        row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype, signer=signer())
     location = url_for("api.get_invoice", invoice_id=row.id)
     return json_response(invoice_detail(row), 201, {"Location": location})
 
@@ -219,18 +227,26 @@ def get_invoice(invoice_id: str) -> Response:
     return json_response(invoice_detail(own_invoice(invoice_id)))
 
 
-@bp.get("/invoices/<invoice_id>/documents/<any(input, canonical, cii, ubl, facturx):kind>")
+def document_response(row: db.Invoice, kind: str, *, inline: bool = False) -> Response | None:
+    """The exact stored bytes of one document of `row` as a download (a PDF shown in the page with `inline`); None if absent."""
+    document = next((d for d in row.documents if d.kind == kind), None)
+    if document is None:
+        return None
+    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", row.number)[:80] or "invoice"
+    suffix = f"input.{INPUT_EXTENSIONS.get(document.content_type, 'bin')}" if kind == "input" else DOCUMENT_FILES[kind]
+    disposition = "inline" if inline and document.content_type == "application/pdf" else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{safe_number}-{suffix}"', "ETag": f'"{document.sha256}"'}
+    return Response(database().blobs.get(document.sha256), mimetype=document.content_type, headers=headers)
+
+
+@bp.get("/invoices/<invoice_id>/documents/<kind>")
 def get_document(invoice_id: str, kind: str) -> Response:
     """The exact stored bytes of one document of the invoice."""
     row = own_invoice(invoice_id)
-    document = next((d for d in row.documents if d.kind == kind), None)
-    if document is None:
+    response = document_response(row, kind) if kind in DOCUMENT_FILES else None
+    if response is None:
         raise ApiError(404, "not_found", f"Invoice {invoice_id} has no {kind} document.")
-    data = database().blobs.get(document.sha256)
-    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", row.number)[:80] or "invoice"
-    suffix = f"input.{INPUT_EXTENSIONS.get(document.content_type, 'bin')}" if kind == "input" else DOCUMENT_FILES[kind]
-    headers = {"Content-Disposition": f'attachment; filename="{safe_number}-{suffix}"', "ETag": f'"{document.sha256}"'}
-    return Response(data, mimetype=document.content_type, headers=headers)
+    return response
 
 
 @bp.post("/validate")

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.api import archive, delivery, signatures, statuses
 from gateway.model.schema import invoice_json_schema
+from gateway.store import models as db
 
 API_VERSION = "1.0.0"
 
@@ -35,7 +36,7 @@ STRING = {"type": "string"}
 NULLABLE_STRING = _nullable(STRING)
 INTEGER = {"type": "integer"}
 DECIMAL = _nullable({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"})
-DOCUMENT_KINDS = ["input", "canonical", "cii", "ubl", "facturx"]
+DOCUMENT_KINDS = list(db.DOCUMENT_KINDS)
 
 SUMMARY_PROPERTIES: dict[str, Any] = {
     "id": {"type": "string", "format": "uuid"},

@@ -206,7 +206,8 @@ class Deliverer:
         raise ConnectorError(f"invoice {job.invoice_id} has no document the {channel} channel can carry", transient=False, code="no-document")
 
     def document(self, job: Job, kind: str) -> bytes:
-        return self.database.blobs.get(job.documents[kind])
+        """The document to send: its signed copy when the gateway signed it (XAdES / PAdES), else as generated."""
+        return self.database.blobs.get(job.documents.get(f"{kind}-signed") or job.documents[kind])
 
     # ------------------------------------------------------------------ the work
 

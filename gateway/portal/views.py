@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from gateway.api.context import EXTENSION, archive, database, db_session
-from gateway.api.invoices import DOCUMENT_FILES, INPUT_EXTENSIONS
+from gateway.api.invoices import DOCUMENT_FILES, document_response
 from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import ArchiveError
 from gateway.lifecycle import codes
@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 SETTINGS = "gateway.portal"
 PUBLIC = {"portal.sign_in", "portal.static", "portal.language"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-DOCUMENT_KINDS = ("facturx", "ubl", "cii", "input", "canonical")  # display order
+DOCUMENT_KINDS = ("facturx", "facturx-signed", "ubl", "ubl-signed", "cii", "input", "canonical")  # display order
 SEVERITY_ORDER = {"fatal": 0, "warning": 1, "information": 2}
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'self'; frame-src 'self'; "
@@ -411,18 +411,14 @@ def verify(invoice_id: str) -> str:
     return _render_invoice(row, evidence=verify_invoice(db_session(), archive(), row.tenant_id, row.id))
 
 
-@bp.get("/invoices/<invoice_id>/documents/<any(input, canonical, cii, ubl, facturx):kind>")
+@bp.get("/invoices/<invoice_id>/documents/<kind>")
 def document(invoice_id: str, kind: str) -> Response:
     """The exact stored bytes; `?inline=1` shows a PDF in the page instead of downloading it."""
     row = own_invoice(invoice_id)
-    stored = next((d for d in row.documents if d.kind == kind), None)
-    if stored is None:
+    response = document_response(row, kind, inline=bool(request.args.get("inline"))) if kind in DOCUMENT_FILES else None
+    if response is None:
         abort(404)
-    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", row.number)[:80] or "invoice"
-    suffix = f"input.{INPUT_EXTENSIONS.get(stored.content_type, 'bin')}" if kind == "input" else DOCUMENT_FILES[kind]
-    disposition = "inline" if request.args.get("inline") and stored.content_type == "application/pdf" else "attachment"
-    headers = {"Content-Disposition": f'{disposition}; filename="{safe_number}-{suffix}"', "ETag": f'"{stored.sha256}"'}
-    return Response(database().blobs.get(stored.sha256), mimetype=stored.content_type, headers=headers)
+    return response
 
 
 @bp.get("/invoices/<invoice_id>/proofs/<int:seq>.json")

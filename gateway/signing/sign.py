@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.config import Config
 from gateway.signing.expiry import check_key_expiry
 from gateway.signing.keys import KeyStoreError, SigningKey, load_key
@@ -24,3 +26,16 @@ def load_configured_key(config: Config) -> SigningKey:
     key = load_key(settings.key)
     check_key_expiry(key, settings.expiry_warning_days)
     return key
+
+
+def configured_signer(config: Config) -> Callable[[bytes], bytes] | None:
+    """The gateway's document signer, or None when `[signing]` names no key store.
+
+    The key is opened once (a PKCS#11 login, a PKCS#12 decryption) and kept for the process;
+    a configured key that cannot be opened is an error at start-up, never unsigned output.
+    """
+    settings = signing_settings(config)
+    if settings.key is None:
+        return None
+    key = load_configured_key(config)
+    return lambda data: sign_document(data, key, settings.tsa_url)
