@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from gateway.api import archive, delivery, invoices, meta, signatures, statuses
+from gateway.api import archive, delivery, invoices, meta, signatures, statuses, webhooks
 from gateway.api.context import ARCHIVE, EXTENSION, SIGNER, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
@@ -33,5 +33,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(signatures.bp)
     app.register_blueprint(statuses.bp)
     app.register_blueprint(delivery.bp)
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(portal_views.bp)
     return app

@@ -42,6 +42,7 @@ from gateway.model.totals import complete
 from gateway.store import models as db
 from gateway.validation.pipeline import validate
 from gateway.validation.report import Report
+from gateway.webhooks import sender as webhooks
 
 JSON_TYPE = "application/json"
 XML_TYPE = "application/xml"
@@ -357,6 +358,7 @@ def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Proc
     archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind="status", data=_event_bytes(row, event))
     if report.valid:  # the outbox row commits with the invoice: from the 2xx on, its delivery cannot be lost
         outbox.enqueue(session, row)
+    webhooks.enqueue(session, row, "invoice.accepted" if report.valid else "invoice.rejected")  # commits with the invoice
     return row
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from gateway.api import archive, delivery, signatures, statuses
+from gateway.api import archive, delivery, signatures, statuses, webhooks
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
 
@@ -330,7 +330,14 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
-        "paths": {**_paths(), **archive.OPENAPI_PATHS, **signatures.OPENAPI_PATHS, **statuses.OPENAPI_PATHS, **delivery.OPENAPI_PATHS},
+        "paths": {
+            **_paths(),
+            **archive.OPENAPI_PATHS,
+            **signatures.OPENAPI_PATHS,
+            **statuses.OPENAPI_PATHS,
+            **delivery.OPENAPI_PATHS,
+            **webhooks.OPENAPI_PATHS,
+        },
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

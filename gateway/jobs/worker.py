@@ -8,6 +8,7 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
   attempt closed as interrupted (workers would also take them on their own; this makes it visible);
 - status polling: `polling.poll` through each connector's `fetch_statuses`;
 - archive checkpoints: `Archive.checkpoint_if_due`.
+- webhooks: `gateway.webhooks.sender.send_due` sends the due signed webhook deliveries.
 
 Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
 loses nothing: its claim expires after `lease_seconds` and another worker takes the row.
@@ -27,10 +28,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gateway.jobs import outbox, polling
 from gateway.jobs.deliver import Deliverer
 from gateway.store.models import utcnow
+from gateway.webhooks import sender as webhooks
 
 log = logging.getLogger(__name__)
 
 RELEASE_INTERVAL_SECONDS = 60.0
+WEBHOOK_INTERVAL_SECONDS = 5.0
 
 
 def worker_name(index: int) -> str:
@@ -95,6 +98,7 @@ class Worker:
             ("retries", self.release_expired, min(RELEASE_INTERVAL_SECONDS, settings.lease_seconds), True),
             ("status-polling", self.poll_statuses, settings.status_poll_seconds, False),
             ("archive-checkpoint", self.checkpoint, settings.checkpoint_check_seconds, True),
+            ("webhooks", lambda: webhooks.send_due(self.deliverer.database), WEBHOOK_INTERVAL_SECONDS, True),
         ]
         for name, job, seconds, at_start in jobs:
             first = utcnow() + timedelta(seconds=1 if at_start else seconds)

@@ -30,6 +30,7 @@ from gateway.lifecycle.events import StatusChange, change_to_dict
 from gateway.lifecycle.machine import Decision, next_status
 from gateway.lifecycle.models import LifecycleEvent, PpfReport
 from gateway.store import models as db
+from gateway.webhooks import sender as webhooks
 
 # Where a change comes from (StatusEvent.source).  A connector relaying another platform's status uses SOURCE_PARTNER.
 SOURCE_API = "api"  # a party (the tenant) through the REST API
@@ -148,6 +149,7 @@ def record(
     invoice.events.append(event)
     if decision.applied and decision.status != invoice.status:
         invoice.status, invoice.status_label = decision.status, codes.label(decision.status)
+        webhooks.enqueue(session, invoice, "invoice.status_changed", {"change": change_to_dict(change)})
     session.flush()
     life = LifecycleEvent(
         status_event_id=event.id,
