@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from gateway import intake
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.jobs.models import DEAD, RETRYING, SENT, Delivery
 from gateway.portal.auth import create_user
 from gateway.portal.models import OPERATOR
 from gateway.store import models as db
@@ -51,6 +52,7 @@ REAL = (  # example, changes: valid and rejected invoices, a credit note, anothe
     ("invoice-fr-intra-eu", {}),
 )
 BATCH = 500
+CHANNELS = ("chorus-pro", "peppol", "email")
 
 
 @contextmanager
@@ -97,6 +99,16 @@ def _copy(template: db.Invoice, number: int, rng: random.Random, now: datetime) 
     return row
 
 
+def _delivery(row: db.Invoice, rng: random.Random) -> Delivery:
+    """The copy's delivery, as workers leave them: mostly sent, about 1 % failing and 1 % in the dead-letter queue."""
+    draw = rng.random()
+    state, error = (DEAD, "refused by the network") if draw < 0.01 else (RETRYING, "connection refused") if draw < 0.02 else (SENT, None)
+    return Delivery(
+        id=db.new_id(), tenant_id=row.tenant_id, invoice_id=row.id, state=state, channel=rng.choice(CHANNELS), attempts=1 if state == SENT else 3,
+        last_error=error, created_at=row.created_at, updated_at=row.created_at, next_attempt_at=row.created_at,
+    )  # fmt: skip
+
+
 def populate(app, invoices: int) -> tuple[str, list[str]]:
     """The tenant's operator e-mail and a few invoice ids (a valid one first, then a rejected one)."""
     database, archive = app.extensions["gateway.database"], app.extensions["gateway.archive"]
@@ -119,6 +131,8 @@ def populate(app, invoices: int) -> tuple[str, list[str]]:
                 template = rows[rng.randrange(len(rows)) if rng.random() < 0.5 else 0]
                 row = _copy(template, made, rng, now)
                 session.add(row)
+                if row.state != db.STATE_REJECTED:
+                    session.add(_delivery(row, rng))
                 session.flush()
                 for document in row.documents:
                     archive.append(session, tenant_id=row.tenant_id, invoice_id=row.id, kind=document.kind, data=blobs[template.id][document.sha256])

@@ -20,6 +20,8 @@ from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.types import TypeDecorator
 
+from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
+from gateway.routing.models import DirectoryEntry
 from gateway.store import models as db
 
 PER_PAGE = 25
@@ -101,6 +103,9 @@ class Dashboard:
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total with VAT of the accepted invoices
     buckets: list[tuple[date, int, int]] = field(default_factory=list)  # (first day, accepted, rejected)
     bucket: str = "day"  # day, week or month
+    by_channel: list[tuple[str | None, int]] = field(default_factory=list)  # (channel, None: not routed yet; deliveries), most first
+    failing: int = 0  # the tenant's deliveries waiting for a retry after a transient failure (now, whatever the period)
+    dead: int = 0  # the tenant's deliveries in the dead-letter queue, dead or unroutable (now)
 
     @property
     def rejection_rate(self) -> float | None:
@@ -205,6 +210,18 @@ def dashboard(session: Session, tenant_id: int, period: Period) -> Dashboard:
     ]
     totals = session.execute(select(db.Invoice.currency, _sum_of_amounts(session)).where(*scope, ~rejected).group_by(db.Invoice.currency))
     result.amounts = {currency: total for currency, total in sorted(totals) if total is not None}
+    channels = session.execute(
+        select(Delivery.channel, func.count()).join(db.Invoice, Delivery.invoice_id == db.Invoice.id).where(*scope).group_by(Delivery.channel)
+    )
+    result.by_channel = sorted(channels, key=lambda item: (-item[1], item[0] or ""))
+    states = dict(
+        session.execute(
+            select(Delivery.state, func.count())
+            .where(Delivery.tenant_id == tenant_id, Delivery.state.in_((RETRYING, *RETRYABLE_STATES)))
+            .group_by(Delivery.state)
+        ).all()
+    )
+    result.failing, result.dead = states.get(RETRYING, 0), sum(states.get(state, 0) for state in RETRYABLE_STATES)
     return result
 
 
@@ -375,3 +392,41 @@ def fatal_rules(report: Mapping[str, Any]) -> list[str]:
     """The distinct rule ids of a stored report's fatal findings, most repeated first."""
     counts = Counter(f.get("rule_id") or "" for f in report.get("findings", []) if f.get("severity") == "fatal")
     return [rule for rule, _ in counts.most_common() if rule]
+
+
+# ---------------------------------------------------------------------------- deliveries and routing
+
+
+def deliveries_of(session: Session, tenant_id: int, invoice_id: str) -> list[Delivery]:
+    """The invoice's deliveries, oldest first, with their attempt rows (the invoice page's delivery section)."""
+    return list(
+        session.scalars(
+            select(Delivery).where(Delivery.tenant_id == tenant_id, Delivery.invoice_id == invoice_id).order_by(Delivery.created_at, Delivery.id)
+        )
+    )
+
+
+def deliveries_in(session: Session, tenant_id: int, states: tuple[str, ...], limit: int = 50) -> list[tuple[Delivery, db.Invoice]]:
+    """The tenant's deliveries in one of `states` with their invoices, least recently changed first (the Operations work lists)."""
+    return [
+        (delivery, invoice)
+        for delivery, invoice in session.execute(
+            select(Delivery, db.Invoice)
+            .join(db.Invoice, Delivery.invoice_id == db.Invoice.id)
+            .where(Delivery.tenant_id == tenant_id, Delivery.state.in_(states))
+            .order_by(Delivery.updated_at, Delivery.id)
+            .limit(limit)
+        )
+    ]
+
+
+def directory(session: Session, tenant_id: int, limit: int = 200) -> list[DirectoryEntry]:
+    """The routing directory entries the tenant's invoices may use: its own and the shared ones (tenant None)."""
+    return list(
+        session.scalars(
+            select(DirectoryEntry)
+            .where(or_(DirectoryEntry.tenant_id == tenant_id, DirectoryEntry.tenant_id.is_(None)))
+            .order_by(DirectoryEntry.name, DirectoryEntry.scheme, DirectoryEntry.identifier)
+            .limit(limit)
+        )
+    )

@@ -31,6 +31,8 @@ from gateway.api.context import EXTENSION, archive, database, db_session
 from gateway.api.invoices import DOCUMENT_FILES, document_response
 from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import ArchiveError
+from gateway.jobs import outbox
+from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.lifecycle import codes
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
@@ -190,6 +192,7 @@ def _template_context() -> dict[str, Any]:
         "role_name": role_name,
         "party_role": party_role,
         "direction_name": direction_name,
+        "delivery_label": delivery_label,
         "zone_name": settings().time_zone,
     }
 
@@ -231,6 +234,23 @@ def party_role(code: str) -> str:
         codes.FACTOR: _("factor"),
     }
     return names.get(code, code)
+
+
+def delivery_label(code: str | None) -> str:
+    """A delivery state or attempt outcome in the reader's language (the two vocabularies share their words)."""
+    names = {
+        "pending": _("waiting"),
+        "sending": _("being sent"),
+        "sent": _("sent"),
+        "failed-retrying": _("failing, will retry"),
+        "dead": _("dead letter"),
+        "unroutable": _("unroutable"),
+        "rejected": _("rejected by the network"),
+        "failed": _("failed"),
+        "interrupted": _("interrupted"),
+        "gave-up": _("gave up"),
+    }
+    return names.get(code or "", code or _("in progress"))
 
 
 def direction_name(direction: str) -> str:
@@ -396,6 +416,8 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None) ->
         reasons=codes.REASONS,
         evidence=evidence,
         checks={check.entry["seq"]: check for check in evidence.entries} if evidence else {},
+        deliveries=queries.deliveries_of(db_session(), row.tenant_id, row.id),
+        retryable=RETRYABLE_STATES,
     )
 
 
@@ -446,7 +468,28 @@ def operations() -> str:
         checkpoint=archive().latest_checkpoint(session_),
         head_seq=head_seq,
         tenant_entries=session_.scalar(select(func.count()).select_from(ArchiveEntry).where(ArchiveEntry.tenant_id == current_user().tenant_id)),
+        dead=queries.deliveries_in(session_, current_user().tenant_id, RETRYABLE_STATES),
+        failing=queries.deliveries_in(session_, current_user().tenant_id, (RETRYING,)),
+        directory=queries.directory(session_, current_user().tenant_id),
     )
+
+
+@bp.post("/operations/deliveries/<delivery_id>/retry")
+@requires(OPERATE)
+def retry_delivery(delivery_id: str) -> Response:
+    """Send a dead or unroutable delivery again (due now, fresh attempt budget); another tenant's delivery is a 404 like an unknown one."""
+    delivery = db_session().get(Delivery, delivery_id) if UUID.match(delivery_id) else None
+    if delivery is None or delivery.tenant_id != current_user().tenant_id:
+        abort(404)
+    try:
+        outbox.retry(db_session(), delivery)
+        db_session().commit()
+        log.info("delivery %s retried by portal user %s", delivery.id, current_user().id)
+        flash(_("The delivery of invoice {number} will be sent again shortly.", number=delivery.invoice.number), "success")
+    except outbox.NotRetryable:
+        db_session().rollback()
+        flash(_("This delivery is not in the dead-letter queue any more: nothing was changed."), "error")
+    return redirect(_local_target(request.form.get("next")) or url_for("portal.operations") + "#dead-letter")
 
 
 @bp.post("/operations/checkpoint")

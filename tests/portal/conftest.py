@@ -12,15 +12,20 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway import intake
 from gateway.app import create_app
+from gateway.jobs.models import DEAD, OUTCOME_REJECTED, Delivery, DeliveryAttempt
 from gateway.portal.auth import create_user
 from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
+from gateway.store.models import utcnow
 from gateway.store.tenants import create_tenant
 from tests.conftest import load_example
 
 PASSWORD = "correct horse battery staple"
+DELIVERY_ERROR = "Chorus Pro refused the deposit: SIRET inconnu"
 
 
 @dataclass
@@ -64,6 +69,19 @@ def populate(app) -> World:
         world.invoices["other"] = intake.submit_json(session, archive, other, example("invoice-fr-b2b", f"B-{tag}-1")).id
         world.numbers["other"] = f"B-{tag}-1"
     return world
+
+
+def kill_delivery(session: Session, invoice_id: str) -> Delivery:
+    """Put the invoice's delivery in the dead-letter queue the way a worker leaves it: one closed attempt refused by the network."""
+    delivery = session.scalar(select(Delivery).where(Delivery.invoice_id == invoice_id))
+    now = utcnow()
+    attempt = DeliveryAttempt(delivery_id=delivery.id, number=1, worker="test-worker", started_at=now, finished_at=now, channel="chorus-pro")
+    attempt.outcome, attempt.transient, attempt.error_code, attempt.error = OUTCOME_REJECTED, False, "SIRET", DELIVERY_ERROR
+    session.add(attempt)
+    delivery.state, delivery.channel, delivery.attempts, delivery.last_error = DEAD, "chorus-pro", 1, DELIVERY_ERROR
+    delivery.decision = {"channel": "chorus-pro", "decided_by": "directory", "reason": "public-sector buyer in the directory", "steps": []}
+    session.flush()
+    return delivery
 
 
 @pytest.fixture(scope="session")

@@ -15,16 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from gateway import intake
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.jobs.models import Delivery
 from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import get_tenant
-from tests.portal.conftest import PASSWORD, example, populate
+from tests.portal.conftest import DELIVERY_ERROR, PASSWORD, example, kill_delivery, populate
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,6 +79,7 @@ def site(tmp_path_factory):
     world = populate(app)
     with app.extensions["gateway.database"].session() as session:
         app.extensions["gateway.archive"].checkpoint(session)
+        kill_delivery(session, world.invoices["credit"])  # one delivery in the dead-letter queue
         for name, days in (("valid", 3), ("credit", 9), ("usd", 16)):  # received on different days: a chart with several bars
             session.get(db.Invoice, world.invoices[name]).created_at -= timedelta(days=days)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -110,7 +113,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_compliance_officer_journey(browser, site):
-    base, world, _app = site
+    base, world, app = site
     context, page = _sign_in(browser, base, world.users[COMPLIANCE_OFFICER])
     # Dashboard: French by default, figures of tenant A only, the chart, the rejection rules.
     assert page.locator("html").get_attribute("lang") == "fr"
@@ -169,11 +172,17 @@ def test_compliance_officer_journey(browser, site):
     response = page.goto(f"{base}/portal/invoices/{world.invoices['other']}")
     assert response.status == 404 and "This page does not exist" in page.content()
 
-    # A compliance officer cannot act: no Operations page, and a forged POST is refused.
+    # A compliance officer cannot act: no Retry button on a dead delivery, no Operations page, and forged POSTs are refused.
+    page.goto(f"{base}/portal/invoices/{world.invoices['credit']}")
+    assert DELIVERY_ERROR in page.locator("#deliveries").inner_text()
+    assert page.locator(".retry-delivery").count() == 0
     assert page.goto(f"{base}/portal/operations").status == 403
     token = page.goto(f"{base}/portal/").ok and page.locator("input[name=csrf_token]").first.get_attribute("value")
     refused = context.request.post(f"{base}/portal/operations/checkpoint", form={"csrf_token": token})
     assert refused.status == 403
+    with app.extensions["gateway.database"].session() as session:
+        delivery_id = session.scalar(select(Delivery.id).where(Delivery.invoice_id == world.invoices["credit"]))
+    assert context.request.post(f"{base}/portal/operations/deliveries/{delivery_id}/retry", form={"csrf_token": token}).status == 403
     context.close()
 
 
@@ -185,7 +194,12 @@ def test_operator_signs_a_checkpoint_and_tablet_layout(browser, site):
     context, page = _sign_in(browser, base, world.users[OPERATOR], viewport=TABLET)
     page.get_by_role("link", name="Opérations").click()
     assert world.numbers["wrong_total"] in page.locator("#rejected-table").inner_text()
+    assert DELIVERY_ERROR in page.locator("#dead-table").inner_text()
     _shot(page, "operations-tablet-fr")
+    page.get_by_role("button", name=f"Relancer l'envoi de {world.numbers['credit']}").click()
+    page.wait_for_url(re.compile(r".*/operations#dead-letter$"))
+    assert world.numbers["credit"] in page.locator(".notice-success").inner_text()
+    assert page.locator("#dead-table").count() == 0
     page.get_by_role("button", name="Signer un point de contrôle maintenant").click()
     page.wait_for_load_state()
     assert "Point de contrôle" in page.locator(".notice-success").inner_text()
