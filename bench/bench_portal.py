@@ -4,8 +4,10 @@ A fresh database gets a few real invoices through the intake (generation, offici
 archive), then copies of them up to `--invoices` rows: each copy has its own number, dates,
 amounts and status events, documents pointing at the same stored bytes, and its own archive
 entries (so the archive has ~5 entries per invoice and verification works on a realistic tree).
-One checkpoint covers everything.  Pages are requested through the WSGI app in-process (Flask
-test client), signed in as an operator (who sees every page): the time is the server's, without network.
+About a fifth of the copies are incoming (received, some already answered by the buyer); every
+copy has its webhook notification (1 % failed after 8 attempts).  One checkpoint covers everything.
+Pages are requested through the WSGI app in-process (Flask test client), signed in as an
+administrator (who sees every page): the time is the server's, without network.
 The target is < 300 ms per page.
 
 Usage: python bench/bench_portal.py [--invoices 10000] [--repeat 5]
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -34,11 +37,13 @@ from gateway import intake
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.jobs.models import DEAD, RETRYING, SENT, Delivery
+from gateway.lifecycle import codes
 from gateway.portal.auth import create_user
-from gateway.portal.models import OPERATOR
+from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import create_tenant
+from gateway.webhooks.models import DELIVERED, FAILED, Subscription, WebhookAttempt, WebhookDelivery
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 PASSWORD = "bench password 123"
@@ -53,6 +58,9 @@ REAL = (  # example, changes: valid and rejected invoices, a credit note, anothe
 )
 BATCH = 500
 CHANNELS = ("chorus-pro", "peppol", "email")
+INCOMING = 0.2  # share of the copies that are received invoices
+BUYER_ANSWERS = ("202", "202", "204", "205", "207", "211")  # where received invoices stand
+USERS = 20
 
 
 @contextmanager
@@ -77,7 +85,7 @@ def config_on(kind: str, postgres: str) -> Iterator[Config]:
 
 
 def _copy(template: db.Invoice, number: int, rng: random.Random, now: datetime) -> db.Invoice:
-    """A new row like `template`: its own number, dates (the last 12 months), amounts and events."""
+    """A new row like `template`: its own number, dates (the last 12 months), amounts and events; some valid ones received."""
     received = now - timedelta(seconds=rng.randrange(365 * 24 * 3600))
     factor = Decimal(rng.randrange(10, 400)) / 100
     amounts = {
@@ -96,7 +104,27 @@ def _copy(template: db.Invoice, number: int, rng: random.Random, now: datetime) 
         db.Document(kind=d.kind, content_type=d.content_type, sha256=d.sha256, size=d.size, created_at=received) for d in template.documents
     ]
     row.events = [db.StatusEvent(code=e.code, label=e.label, time=received, source=e.source, detail=e.detail) for e in template.events]
+    if template.state != db.STATE_REJECTED and rng.random() < INCOMING:
+        status = rng.choice(BUYER_ANSWERS)
+        row.direction, row.state, row.status, row.status_label = "incoming", db.STATE_RECEIVED, status, codes.label(status)
+        row.events = [db.StatusEvent(code=code, label=codes.label(code), time=received, source="gateway" if code == "202" else "portal")
+                      for code in dict.fromkeys(("202", status))]  # fmt: skip
     return row
+
+
+def _notification(row: db.Invoice, subscription: Subscription, rng: random.Random) -> WebhookDelivery:
+    """The copy's webhook notification: delivered at the first attempt, or (1 %) failed after 8."""
+    failed = rng.random() < 0.01
+    delivery = WebhookDelivery(
+        id=db.new_id(), tenant_id=row.tenant_id, subscription_id=subscription.id, event="invoice.accepted", invoice_id=row.id,
+        payload=b'{"event":"invoice.accepted"}', state=FAILED if failed else DELIVERED, attempts=8 if failed else 1,
+        next_attempt_at=row.created_at, delivered_at=None if failed else row.created_at, created_at=row.created_at,
+    )  # fmt: skip
+    delivery.attempt_rows = [
+        WebhookAttempt(at=row.created_at, http_status=503 if failed else 204, error="HTTP 503" if failed else None, duration_ms=12)
+        for _ in range(delivery.attempts)
+    ]
+    return delivery
 
 
 def _delivery(row: db.Invoice, rng: random.Random) -> Delivery:
@@ -110,12 +138,18 @@ def _delivery(row: db.Invoice, rng: random.Random) -> Delivery:
 
 
 def populate(app, invoices: int) -> tuple[str, list[str]]:
-    """The tenant's operator e-mail and a few invoice ids (a valid one first, then a rejected one)."""
+    """The tenant's administrator e-mail and a few invoice ids (a valid one, a rejected one, then copies: outgoing, incoming)."""
     database, archive = app.extensions["gateway.database"], app.extensions["gateway.archive"]
     rng, now = random.Random(6), datetime.now(UTC)
     with database.session() as session:
         tenant = create_tenant(session, "bench")
-        email = create_user(session, tenant, "operator@bench.test", OPERATOR, PASSWORD).email
+        email = create_user(session, tenant, "admin@bench.test", ADMINISTRATOR, PASSWORD).email
+        for i in range(USERS - 1):
+            create_user(session, tenant, f"user-{i}@bench.test", (OPERATOR, COMPLIANCE_OFFICER)[i % 2], PASSWORD)
+        subscription = Subscription(tenant_id=tenant.id, url="https://erp.bench.test/hooks", events=["invoice.accepted"], secret="whsec_bench")
+        session.add(subscription)
+        session.flush()
+        subscription_id = subscription.id
         templates = []
         for i, (name, changes) in enumerate(REAL):
             data = {**json.loads((EXAMPLES / f"{name}.json").read_text()), **changes, "number": f"REAL-{i}"}
@@ -126,31 +160,41 @@ def populate(app, invoices: int) -> tuple[str, list[str]]:
     while made < invoices:
         with database.session() as session:
             rows = [session.get(db.Invoice, t.id) for t in templates]
+            subscription = session.get(Subscription, subscription_id)
             for _ in range(min(BATCH, invoices - made)):
                 made += 1
                 template = rows[rng.randrange(len(rows)) if rng.random() < 0.5 else 0]
                 row = _copy(template, made, rng, now)
                 session.add(row)
-                if row.state != db.STATE_REJECTED:
+                if row.state != db.STATE_REJECTED and row.direction == "outgoing":
                     session.add(_delivery(row, rng))
+                session.add(_notification(row, subscription, rng))
                 session.flush()
                 for document in row.documents:
                     archive.append(session, tenant_id=row.tenant_id, invoice_id=row.id, kind=document.kind, data=blobs[template.id][document.sha256])
         print(f"  {made} invoices", end="\r", file=sys.stderr, flush=True)
     with database.session() as session:
         archive.checkpoint(session)
-        ids.append(session.scalar(sa.select(db.Invoice.id).where(db.Invoice.number.like("F%")).order_by(db.Invoice.created_at.desc()).limit(1)))
+        copies = sa.select(db.Invoice.id).where(db.Invoice.number.like("F%")).order_by(db.Invoice.created_at.desc()).limit(1)
+        ids.append(session.scalar(copies.where(db.Invoice.direction == "outgoing")))
+        ids.append(session.scalar(copies.where(db.Invoice.direction == "incoming", db.Invoice.status == "202")))
     return email, ids
 
 
-def measure(client, path: str, repeat: int) -> tuple[float, float, int]:
-    """Median and worst milliseconds of `repeat` requests (after one warm-up), and the response size."""
-    response = client.get(path)
-    assert response.status_code == 200 and response.get_data(), (path, response.status_code)
+def measure(client, request: str | tuple[str, str, dict[str, str]], token: str, repeat: int) -> tuple[float, float, int]:
+    """Median and worst milliseconds of `repeat` requests (a path to GET, or a POST that changes nothing) after a warm-up, and the size."""
+
+    def send() -> Any:
+        if isinstance(request, str):
+            return client.get(request)
+        return client.post(request[1], data={**request[2], "csrf_token": token})
+
+    response = send()
+    assert response.status_code in (200, 422) and response.get_data(), (request, response.status_code)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        response = client.get(path)
+        response = send()
         size = len(response.get_data())
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times), max(times), size
@@ -160,7 +204,7 @@ def run(kind: str, postgres: str, invoices: int, repeat: int) -> None:
     with config_on(kind, postgres) as config:
         app = create_app(config)
         start = time.perf_counter()
-        email, (valid, rejected, copied) = populate(app, invoices)
+        email, (valid, rejected, copied, incoming) = populate(app, invoices)
         with app.extensions["gateway.database"].session() as session:
             entries = app.extensions["gateway.archive"].head(session)[0]
         print(f"{kind}: {invoices} invoices, {entries} archive entries, loaded in {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -169,6 +213,8 @@ def run(kind: str, postgres: str, invoices: int, repeat: int) -> None:
         with client.session_transaction("/portal/") as state:
             token = state["csrf"]
         client.post("/portal/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        with client.session_transaction("/portal/") as state:
+            token = state["csrf"]  # a new session, a new token
         pages = [
             ("dashboard, 30 days", "/portal/"),
             ("dashboard, 12 months", "/portal/?period=12m"),
@@ -181,14 +227,19 @@ def run(kind: str, postgres: str, invoices: int, repeat: int) -> None:
             ("invoices, page 300 by buyer", "/portal/invoices?sort=buyer&page=300"),
             ("invoice page (valid)", f"/portal/invoices/{valid}"),
             ("invoice page (rejected)", f"/portal/invoices/{rejected}"),
+            ("invoice page (incoming, buyer's form)", f"/portal/invoices/{incoming}"),
+            ("buyer's form refused (422, page again)", ("POST", f"/portal/invoices/{incoming}/statuses", {"code": "208"})),
             ("verify archive proof (copied invoice)", f"/portal/invoices/{copied}/verify"),
             ("operations", "/portal/operations"),
+            ("webhook deliveries, latest 100", "/portal/operations/webhooks"),
+            ("webhook deliveries, failed", "/portal/operations/webhooks?state=failed"),
+            ("users", "/portal/users"),
             ("CSV export of all invoices (download)", "/portal/invoices.csv"),
         ]
         print(f"\n{kind}: server time per page, {invoices} invoices ({repeat} runs after a warm-up; target < {TARGET_MS} ms)")
         print(f"  {'page':48} {'median':>9} {'worst':>9} {'size':>10}")
         for label, path in pages:
-            median, worst, size = measure(client, path, repeat)
+            median, worst, size = measure(client, path, token, repeat)
             flag = "" if worst < TARGET_MS or label.startswith("CSV") else "  OVER TARGET"
             print(f"  {label:48} {median:7.1f}ms {worst:7.1f}ms {size / 1024:8.0f}KB{flag}")
         app.extensions["gateway.database"].dispose()

@@ -58,6 +58,7 @@ class Receipt:
     accepted: bool
     raw: bytes = b""  # the network's response as received, for the record
     message: str = ""
+    pending: bool = False  # handed over, but the network's verdict is not known yet: see `ReportingConnector`
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ class Connector(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class ReportingConnector(Protocol):
+    """A network that judges a hand-over later (Chorus Pro's deposit report): the scheduler asks again about every
+    pending Receipt until its verdict is final, since a rejection can arrive after the hand-over was recorded."""
+
+    def final_receipt(self, remote_id: str) -> Receipt | None:
+        """The final Receipt of the hand-over `remote_id` (accepted or not), or None while it is still pending."""
+        ...
+
+
 ConnectorFactory = Callable[[Mapping[str, Any]], Connector]
 
 _registry: dict[str, ConnectorFactory] = {}
@@ -134,6 +145,7 @@ __all__ = [
     "Envelope",
     "Receipt",
     "Recipient",
+    "ReportingConnector",
     "StatusUpdate",
     "get",
     "register",

@@ -6,11 +6,12 @@ import logging
 
 from flask import Flask
 
-from gateway.api import archive, delivery, invoices, meta, signatures, statuses, webhooks
+from gateway.api import archive, delivery, inbound, invoices, meta, signatures, statuses, webhooks
 from gateway.api.context import ARCHIVE, EXTENSION, SIGNER, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
 from gateway.config import Config, load_config
+from gateway.observability import http as observability
 from gateway.portal import views as portal_views
 from gateway.signing.sign import configured_signer
 from gateway.store.session import Database
@@ -27,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions[SIGNER] = configured_signer(config)
     app.teardown_appcontext(close_session)
     register_error_handlers(app)
+    observability.install(app)
     app.register_blueprint(meta.bp)
     app.register_blueprint(invoices.bp)
     app.register_blueprint(archive.bp)
@@ -34,5 +36,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(statuses.bp)
     app.register_blueprint(delivery.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(inbound.bp)
     app.register_blueprint(portal_views.bp)
     return app

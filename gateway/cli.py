@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from gateway.config import ConfigError, load_config
 from gateway.errors import InputError
 from gateway.jobs.cli import add_commands as add_delivery_commands
 from gateway.portal.cli import add_commands as add_users_commands
+from gateway.reception.inbound_cli import add_commands as add_inbound_commands
 from gateway.signing.cli import add_commands as add_signing_commands
 from gateway.validation.report import Report
 
@@ -26,19 +26,16 @@ EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_ARTEFACT = 0, 1, 2, 3
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import waitress
-
     from gateway.app import create_app
+    from gateway.observability.logging import configure_logging
+    from gateway.server import create_server
     from gateway.store.session import upgrade
 
     config = load_config(host=args.host, port=args.port)
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Libraries chatty at INFO (font subsetting, factur-x embedding) speak only of problems.
-    for noisy in ("fontTools", "factur-x", "facturx"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
+    configure_logging(config)
     upgrade(config)
     print(f"gateway: serving on http://{config.host}:{config.port} (data in {config.data_dir.resolve()})", flush=True)
-    waitress.serve(create_app(config), host=config.host, port=config.port, threads=args.threads)
+    create_server(create_app(config), config, args.threads).run()
     return EXIT_OK
 
 
@@ -156,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_delivery_commands(commands)  # worker, directory, deliveries; wraps serve with the in-process worker
     add_users_commands(commands)
     add_signing_commands(commands)
+    add_inbound_commands(commands)  # inbound smtp, inbound imap-poll
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")

@@ -24,6 +24,7 @@ from gateway.formats.profiles import get_profile
 MB = 1024 * 1024
 ENV_PREFIX = "GATEWAY_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    log_format: str = "json"
+    metrics_token: str = field(default="", repr=False)  # bearer token for /metrics; empty: loopback clients only
     default_profile: str = "en16931"
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
@@ -52,6 +55,8 @@ class Config:
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         object.__setattr__(self, "log_level", self.log_level.upper())
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}")
         try:
             object.__setattr__(self, "default_profile", get_profile(self.default_profile).name)
         except ValueError as exc:

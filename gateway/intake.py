@@ -39,6 +39,8 @@ from gateway.model.invoice import Invoice, Party
 from gateway.model.schema import invoice_json_schema
 from gateway.model.serialize import DecodeError, invoice_from_json, to_json
 from gateway.model.totals import complete
+from gateway.observability import context as log_context
+from gateway.observability import metrics
 from gateway.store import models as db
 from gateway.validation.pipeline import validate
 from gateway.validation.report import Report
@@ -305,20 +307,20 @@ def _refuse_duplicate(session: Session, tenant: db.Tenant, invoice: Invoice) -> 
         )
 
 
-def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
-    """Add the invoice row, its documents, its first status event and (valid invoices only) its outbox delivery to the
-    session, and archive every byte (the caller commits).
+def add_invoice(
+    session: Session, archive: Archive, tenant: db.Tenant, processed: Processed, *, direction: str, state: str, status: tuple[str, str]
+) -> db.Invoice:
+    """Add the invoice row (outgoing or incoming, with its first state and status) and archive its documents (the caller commits).
 
-    A duplicate that a concurrent request stored first is found at the first flush, before anything
-    is archived: the session is then rolled back.
+    The row is flushed before anything is archived: a duplicate that a concurrent request stored first raises
+    `IntegrityError` there, with nothing archived, for the caller to roll back.
     """
     invoice, report = processed.invoice, processed.report
     totals = invoice.totals
-    status, label = STATUS_DEPOSEE if report.valid else STATUS_REJECTED
     row = db.Invoice(
         id=db.new_id(),
         tenant_id=tenant.id,
-        direction="outgoing",
+        direction=direction,
         number=invoice.number,
         issue_date=invoice.issue_date,
         issue_year=invoice.issue_date.year,
@@ -335,24 +337,37 @@ def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Proc
         amount_due=totals.amount_due if totals else None,
         profile=processed.profile.name,
         syntax=processed.syntax,
-        state=db.STATE_VALIDATED if report.valid else db.STATE_REJECTED,
-        status=status,
-        status_label=label,
+        state=state,
+        status=status[0],
+        status_label=status[1],
         report=report.to_dict(),
     )
     session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent request stored the same invoice between the check and the insert
-        session.rollback()
-        _refuse_duplicate(session, tenant, invoice)
-        raise
+    session.flush()
     for kind, (data, content_type) in processed.documents.items():
         entry = archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind=kind, data=data)
         row.documents.append(db.Document(kind=kind, content_type=content_type, sha256=entry.content_sha256, size=entry.size))
-    event = db.StatusEvent(
-        code=status, label=label, source=SOURCE, detail={"valid": report.valid, "fatal": report.fatal_count, "artefacts": report.artefacts}
-    )
+    metrics.count_findings(row.report["findings"])
+    return row
+
+
+def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Processed) -> db.Invoice:
+    """Add the outgoing invoice row, its documents, its first status event and (valid invoices only) its outbox delivery to the
+    session, and archive every byte (the caller commits).
+
+    A duplicate that a concurrent request stored first is found at the first flush, before anything
+    is archived: the session is then rolled back.
+    """
+    report = processed.report
+    status, label = STATUS_DEPOSEE if report.valid else STATUS_REJECTED
+    state = db.STATE_VALIDATED if report.valid else db.STATE_REJECTED
+    try:
+        row = add_invoice(session, archive, tenant, processed, direction="outgoing", state=state, status=(status, label))
+    except IntegrityError:  # a concurrent request stored the same invoice between the check and the insert
+        session.rollback()
+        _refuse_duplicate(session, tenant, processed.invoice)
+        raise
+    event = db.StatusEvent(code=status, label=label, source=SOURCE, detail=_event_detail(report))
     row.events.append(event)
     session.flush()
     archive.append(session, tenant_id=tenant.id, invoice_id=row.id, kind="status", data=_event_bytes(row, event))
@@ -360,6 +375,13 @@ def store(session: Session, archive: Archive, tenant: db.Tenant, processed: Proc
         outbox.enqueue(session, row)
     webhooks.enqueue(session, row, "invoice.accepted" if report.valid else "invoice.rejected")  # commits with the invoice
     return row
+
+
+def _event_detail(report: Report) -> dict[str, Any]:
+    """The first event's detail: the verdict, and the id of the request that submitted the invoice (its jobs log it too)."""
+    detail: dict[str, Any] = {"valid": report.valid, "fatal": report.fatal_count, "artefacts": report.artefacts}
+    request_id = log_context.request_id()
+    return {**detail, "request_id": request_id} if request_id else detail
 
 
 def _event_bytes(row: db.Invoice, event: db.StatusEvent) -> bytes:

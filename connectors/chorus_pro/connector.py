@@ -1,7 +1,8 @@
 """The Chorus Pro connector: deposit an invoice file as a flow, read its deposit report, poll invoice statuses.
 
 send() = pre-send checks → (optional) look for an invoice already deposited under the same number → deposer/flux
-→ consulterCRDetaille until the flow is integrated or rejected, or `report_wait` seconds have passed.
+→ consulterCRDetaille until the flow is integrated or rejected, or `report_wait` seconds have passed; a report
+still pending then gives a pending Receipt, whose verdict the scheduler asks for later (`final_receipt`).
 Chorus Pro offers no idempotency key, so the duplicate look-up is what protects a retry after a crash between
 the deposit and its recording; it only sees invoices already integrated (see the report's limits).
 """
@@ -106,11 +107,20 @@ class ChorusProConnector:
         try:
             report = self._await_report(numero)
         except ConnectorError as exc:  # deposited all the same: failing now would make the outbox deposit it twice
-            return Receipt(self.name, numero, accepted=True, raw=answer.raw, message=f"deposited; deposit report not read: {exc.message}")
+            message = f"deposited; deposit report not read: {exc.message}"
+            return Receipt(self.name, numero, accepted=True, raw=answer.raw, message=message, pending=True)
         if report is None:
-            return Receipt(self.name, numero, accepted=True, raw=answer.raw, message="deposited; deposit report pending")
+            return Receipt(self.name, numero, accepted=True, raw=answer.raw, message="deposited; deposit report pending", pending=True)
+        return self._verdict(report, answer.raw + b"\n")
+
+    def final_receipt(self, remote_id: str) -> Receipt | None:
+        """The deposit report of flow `remote_id` once final (IN_INTEGRE…: accepted; IN_REJETE: refused with its errors), else None."""
+        report = self.deposit_report(remote_id)
+        return self._verdict(report) if report.final else None
+
+    def _verdict(self, report: DepositReport, before: bytes = b"") -> Receipt:
         message = "; ".join([report.state, *report.errors])
-        return Receipt(self.name, numero, accepted=not report.rejected, raw=answer.raw + b"\n" + report.raw, message=message)
+        return Receipt(self.name, report.numero_flux_depot, accepted=not report.rejected, raw=before + report.raw, message=message)
 
     def _check_recipient(self, envelope: Envelope) -> None:
         rules = StructureRules()

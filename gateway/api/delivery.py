@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, json_response
-from gateway.api.invoices import UUID, own_invoice
+from gateway.api.invoices import UUID, int_param, own_invoice
 from gateway.jobs import outbox
 from gateway.jobs.models import DEAD, PENDING, RETRYING, STATES, UNROUTABLE, Delivery
 from gateway.store import models as db
@@ -108,20 +108,13 @@ def _own_delivery(delivery_id: str) -> Delivery:
     return delivery
 
 
-def _page_param(name: str, default: int, high: int) -> int:
-    value = request.args.get(name) or str(default)
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= high:
-        raise ApiError(400, "bad_request", f"Query parameter {name} must be an integer from 1 to {high}.", [(f"?{name}", "out of range")])
-    return int(value)
-
-
 @bp.get("/deliveries")
 def list_deliveries() -> Response:
     """The tenant's deliveries in one state (default: dead, the dead letters), latest change first."""
     state = request.args.get("state") or DEAD
     if state not in STATES:
         raise ApiError(400, "bad_request", f"Query parameter state must be one of {', '.join(STATES)}.", [("?state", "unknown state")])
-    page, per_page = _page_param("page", 1, 100_000), _page_param("per_page", 20, MAX_PER_PAGE)
+    page, per_page = int_param("page", 1, 1, 100_000), int_param("per_page", 20, 1, MAX_PER_PAGE)
     filters = [Delivery.tenant_id == current_tenant().id, Delivery.state == state]
     session = db_session()
     total = session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
@@ -192,7 +185,7 @@ DELIVERY_SCHEMA = _closed(
         "invoice_id": {"type": "string", "format": "uuid"},
         "state": _STATE,
         "channel": {**_NULLABLE_STRING, "description": "chorus_pro, peppol, email …; null until routed"},
-        "document_kind": {"enum": ["facturx", "ubl", "cii", None]},
+        "document_kind": {"enum": ["facturx", "ubl", "cii", "ubl-peppol", None], "description": "ubl-peppol: the Peppol BIS 3.0 / French CIUS UBL"},
         "remote_id": {**_NULLABLE_STRING, "description": "The network's id: SMTP Message-ID, Chorus Pro numeroFluxDepot, SBDH InstanceIdentifier."},
         "last_error": _NULLABLE_STRING,
         "next_attempt_at": {**_NULLABLE_TIME, "description": "When a pending or retrying delivery is due."},

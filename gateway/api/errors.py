@@ -1,8 +1,11 @@
 """Every API error has one shape: `{"error": {"code", "message", "details": [{"pointer", "message"}]}}`.
 
 Input problems map to their 4xx; an official artefact that cannot run is a 503
-(never a pass); anything else is a bug, logged with its traceback and answered
-with a JSON 500 that reveals nothing.  Paths outside the API keep Flask's default
+(never a pass).  An unreachable database (dropped connections, a restart) is a 503
+with Retry-After, and so is a document folder that refuses writes (507 when full):
+the request's transaction is rolled back, nothing half-written is acknowledged, and
+the client retries (with its Idempotency-Key).  Anything else is a bug, logged with
+its traceback and answered with a JSON 500 that reveals nothing.  Paths outside the API keep Flask's default
 pages.
 """
 
@@ -14,14 +17,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from gateway.errors import InputError
+from gateway.store.blobs import StorageError
 from gateway.validation.schematron import ArtefactError
 
 log = logging.getLogger(__name__)
 
-JSON_PATHS = ("/api/", "/healthz")
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+RETRY_AFTER_SECONDS = "5"
 
 
 class ApiError(Exception):
@@ -78,9 +85,33 @@ def _artefact_error(exc: ArtefactError) -> Response:
     return error_response(503, "validation_unavailable", f"An official validation artefact could not run; nothing was accepted. {exc}")
 
 
+def _unavailable(code: str, message: str, status: int = 503) -> Response:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    if not _is_api_request():
+        return Response(message, status, mimetype="text/plain", headers=headers)
+    return error_response(status, code, message, headers=headers)
+
+
+def _storage_error(exc: StorageError) -> Response:
+    log.error("document storage refused a write: %s", exc)
+    if exc.full:
+        return _unavailable("storage_full", "The document storage is full; nothing was accepted.", 507)
+    return _unavailable("storage_unavailable", "The document storage cannot be written; nothing was accepted.")
+
+
+def _database_unavailable(exc: DBAPIError) -> bool:
+    """A lost or refused connection (a server restart, dropped connections, a locked SQLite file), not a bug in a statement."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+
+
 def _unexpected(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and _database_unavailable(exc)):
+        log.error("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0])
+        return _unavailable(
+            "database_unavailable", "The database is unavailable; retry later (with the same Idempotency-Key a completed request answers as before)."
+        )
     log.exception("unhandled error on %s %s", request.method, request.path)
     if not _is_api_request():
         return InternalServerError(original_exception=exc)
@@ -92,4 +123,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(InputError, input_error_response)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ArtefactError, _artefact_error)
+    app.register_error_handler(StorageError, _storage_error)
     app.register_error_handler(Exception, _unexpected)

@@ -37,6 +37,7 @@ DOCUMENT_FILES = {
     "facturx": "facturx.pdf",
     "ubl-signed": "ubl-signed.xml",
     "facturx-signed": "facturx-signed.pdf",
+    "ubl-peppol": "ubl-peppol.xml",
 }
 INPUT_EXTENSIONS = {"application/json": "json", "application/xml": "xml", "application/pdf": "pdf"}
 
@@ -66,6 +67,13 @@ def json_body() -> tuple[bytes, Any]:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
 
 
+def json_request() -> tuple[bytes, Any]:
+    """The body of a request that must be JSON: 415 for another Content-Type, 400 when it does not parse."""
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", f"Content-Type {request.mimetype or '(none)'!r} is not accepted: send application/json.")
+    return json_body()
+
+
 def _param(name: str) -> str | None:
     """A query parameter; text XML or the database could not hold is refused."""
     value = request.args.get(name)
@@ -74,11 +82,12 @@ def _param(name: str) -> str | None:
     return value
 
 
-def _int_param(name: str, default: int, low: int, high: int) -> int:
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter from `low` to `high` (its length is checked first: int() of 5,000 digits raises)."""
     value = _param(name)
     if value is None or value == "":
         return default
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit() and len(value) <= len(str(high))) or not low <= int(value) <= high:
         raise ApiError(400, "bad_request", f"Query parameter {name} must be an integer from {low} to {high}.", [(f"?{name}", "out of range")])
     return int(value)
 
@@ -180,8 +189,8 @@ def create_invoice() -> Response:
 @bp.get("/invoices")
 def list_invoices() -> Response:
     """The tenant's invoices, newest first, filtered by status, issue date range and buyer (name, SIREN or VAT id)."""
-    page = _int_param("page", 1, 1, MAX_PAGE)
-    per_page = _int_param("per_page", 20, 1, MAX_PER_PAGE)
+    page = int_param("page", 1, 1, MAX_PAGE)
+    per_page = int_param("per_page", 20, 1, MAX_PER_PAGE)
     filters = [db.Invoice.tenant_id == current_tenant().id]
     status, start, end, buyer = _param("status"), _date_param("from"), _date_param("to"), _param("buyer")
     if status:

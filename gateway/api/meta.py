@@ -1,23 +1,38 @@
-"""Unauthenticated endpoints: the health check and the OpenAPI document."""
+"""Unauthenticated endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+`/healthz` says the process answers (no database, nothing slow: a liveness probe restarts what fails it).
+`/readyz` says whether this process can do its work: the database answers, the document folder is
+writable, the in-process worker and scheduler run (when this process has them: `gateway serve`), the
+signing certificate has not expired.  `/metrics` is for Prometheus: with `[gateway] metrics_token` set it
+needs that bearer token, without one it answers loopback clients only (a scraper on the same host, or
+through a tunnel); its labels hold counts, never tenant data.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
+import tempfile
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.api.context import config, db_session
-from gateway.api.errors import json_response
+from gateway.api.context import config, database, db_session
+from gateway.api.errors import ApiError, json_response
 from gateway.api.openapi import openapi_document
+from gateway.jobs.worker import in_process_workers
+from gateway.observability.metrics import exposition
 from gateway.signing.expiry import signing_health
 
 bp = Blueprint("meta", __name__)
 log = logging.getLogger(__name__)
 SIGNING_CHECK_SECONDS = 300  # opening a PKCS#11 token on every probe would be wasteful
+LOOPBACK = ("127.0.0.1", "::1")
+NOT_READY_SIGNING = ("expired", "unavailable")  # signing would fail, or produce signatures verifiers reject
 
 
 def _signing() -> dict[str, Any]:
@@ -29,16 +44,66 @@ def _signing() -> dict[str, Any]:
     return cached[1]
 
 
-@bp.get("/healthz")
-def healthz() -> Response:
-    """200 when the database answers, 503 otherwise; the signing key's state is reported (an expiring certificate warns, never fails)."""
-    signing = _signing()
+def _database() -> str:
     try:
         db_session().execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        log.error("health check: database unavailable: %s", exc)
-        return json_response({"status": "unavailable", "database": "unavailable", "signing": signing}, 503)
-    return json_response({"status": "ok", "database": "ok", "signing": signing})
+        log.error("readiness: database unavailable: %s", exc)
+        return "unavailable"
+    return "ok"
+
+
+def _storage() -> str:
+    """Whether a document could be stored now: a small file is created and removed in the document folder."""
+    root = database().blobs.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".readyz-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        log.error("readiness: document folder %s not writable: %s", root, exc)
+        return "unavailable"
+    return "ok"
+
+
+def _scheduler() -> str:
+    workers = in_process_workers()
+    if not workers:
+        return "not-in-process"  # a web-only process: `gateway worker` runs elsewhere
+    return "running" if all(worker.running for worker in workers) else "stopped"
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers requests.  Nothing is checked beyond that, so a database outage does not restart it."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 200 when the database, the document folder, the in-process scheduler and the signing key are usable, else 503."""
+    checks: dict[str, Any] = {"database": _database(), "storage": _storage(), "scheduler": _scheduler(), "signing": _signing()}
+    ready = (
+        checks["database"] == "ok"
+        and checks["storage"] == "ok"
+        and checks["scheduler"] != "stopped"
+        and checks["signing"]["status"] not in NOT_READY_SIGNING
+    )
+    return json_response({"status": "ready" if ready else "unavailable", **checks}, 200 if ready else 503)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """The Prometheus text exposition; see the module docstring for who may read it."""
+    token = config().metrics_token
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise ApiError(401, "unauthorized", "The metrics token is required: Authorization: Bearer <metrics_token>.")
+    elif request.remote_addr not in LOOPBACK:
+        raise ApiError(403, "forbidden", "Metrics are served to loopback clients only, unless [gateway] metrics_token is set.")
+    return Response(exposition(database()), mimetype=None, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 @bp.get("/api/openapi.json")

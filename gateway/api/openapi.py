@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from gateway.api import archive, delivery, signatures, statuses, webhooks
+from gateway.api import archive, delivery, inbound, signatures, statuses, webhooks
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
 
@@ -152,13 +152,20 @@ def _own_schemas() -> dict[str, Any]:
                 "next": _nullable({"type": "string", "description": "The next page, or null on the last one."}),
             }
         ),
-        "Health": _object(
+        "Health": _object({"status": {"type": "string", "enum": ["ok"]}}),
+        "Readiness": _object(
             {
-                "status": {"type": "string", "enum": ["ok", "unavailable"]},
-                "database": STRING,
+                "status": {"type": "string", "enum": ["ready", "unavailable"]},
+                "database": {"type": "string", "enum": ["ok", "unavailable"]},
+                "storage": {"type": "string", "enum": ["ok", "unavailable"], "description": "The document folder accepts a new file."},
+                "scheduler": {
+                    "type": "string",
+                    "enum": ["running", "stopped", "not-in-process"],
+                    "description": "The in-process delivery worker and scheduler (`gateway serve`); not-in-process when `gateway worker` runs them.",
+                },
                 "signing": {
                     "type": "object",
-                    "description": "The signing key: disabled, ok, expiring (warning ahead of expiry), expired or unavailable.",
+                    "description": "The signing key: disabled, ok, expiring (warned ahead: still ready), expired or unavailable (not ready).",
                     "properties": {"status": {"type": "string", "enum": ["disabled", "ok", "expiring", "expired", "unavailable"]}},
                 },
             }
@@ -179,7 +186,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Body over the size limit",
         415: "Unsupported Content-Type or document type",
         422: "The invoice does not fit the intake format: every problem with its JSON pointer",
-        503: "An official validation artefact could not run: nothing was accepted",
+        503: "An official validation artefact could not run, or the database or document storage is unavailable (Retry-After): nothing was accepted",
+        507: "The document storage is full: nothing was accepted",
     }
     return {str(s): {"description": reasons[s], "content": _json("Error")} for s in statuses}
 
@@ -219,11 +227,33 @@ def _paths() -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "operationId": "healthz",
-                "summary": "Health check (database reachable)",
+                "summary": "Liveness: the process answers (nothing else is checked)",
+                "security": public,
+                "responses": {"200": {"description": "Alive", "content": _json("Health")}},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness: database, document storage, in-process scheduler, signing certificate",
                 "security": public,
                 "responses": {
-                    "200": {"description": "Healthy", "content": _json("Health")},
-                    "503": {"description": "Unhealthy", "content": _json("Health")},
+                    "200": {"description": "Ready", "content": _json("Readiness")},
+                    "503": {"description": "Not ready: see which check failed", "content": _json("Readiness")},
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics (text exposition format)",
+                "description": "With `[gateway] metrics_token` set, that bearer token is required; without it, only loopback clients are "
+                "answered.  Labels hold counts, never tenant data.",
+                "security": [{}, {"metricsToken": []}],
+                "responses": {
+                    "200": {"description": "The metrics", "content": {"text/plain": {"schema": STRING}}},
+                    "401": {"description": "metrics_token set and not given", "content": _json("Error")},
+                    "403": {"description": "No metrics_token set and the client is not on the loopback interface", "content": _json("Error")},
                 },
             }
         },
@@ -252,7 +282,7 @@ def _paths() -> dict[str, Any]:
                         "headers": {"Location": {"schema": STRING}},
                         "content": _json("InvoiceDetail"),
                     },
-                    **_errors(400, 401, 409, 413, 415, 422, 503),
+                    **_errors(400, 401, 409, 413, 415, 422, 503, 507),
                 },
             },
             "get": {
@@ -337,11 +367,13 @@ def openapi_document() -> dict[str, Any]:
             **statuses.OPENAPI_PATHS,
             **delivery.OPENAPI_PATHS,
             **webhooks.OPENAPI_PATHS,
+            **inbound.OPENAPI_PATHS,
         },
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "A tenant's API key (gateway keys create --tenant NAME)."}
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "A tenant's API key (gateway keys create --tenant NAME)."},
+                "metricsToken": {"type": "http", "scheme": "bearer", "description": "The `[gateway] metrics_token` setting, for /metrics only."},
             },
         },
     }

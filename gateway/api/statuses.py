@@ -1,7 +1,7 @@
 """/api/v1/invoices/{id}/statuses: an invoice's lifecycle timeline, and the statuses a party sets itself.
 
 The tenant is the seller of its outgoing invoices and the buyer of its incoming ones: it may set
-the statuses its side emits (codes.STATUSES[…].emitters) among the party statuses 205–212, and
+the statuses its side emits (codes.STATUSES[…].emitters) among the party statuses 204–212, and
 nothing else (403).  A change the reform's rules refuse is a 422; one that may not follow the
 invoice's status (after 210 Refusée, out of order …) is a 409 and nothing is recorded.  The request
 body is archived as the message that carried the change.  `OPENAPI_PATHS` documents the routes.
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, url_for
 from jsonschema import Draft202012Validator
 
 from gateway import intake
@@ -21,8 +21,8 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
-from gateway.api.invoices import json_body, own_invoice
-from gateway.lifecycle import codes, service
+from gateway.api.invoices import json_request, own_invoice
+from gateway.lifecycle import codes, parties, service
 from gateway.lifecycle.events import Amount, StatusChange
 from gateway.lifecycle.models import LifecycleEvent
 from gateway.store import models as db
@@ -31,8 +31,6 @@ bp = Blueprint("statuses", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-ROLE_OF_TENANT = {"outgoing": codes.SELLER, "incoming": codes.BUYER}
-DEFAULT_AMOUNT_TYPE = {"212": codes.COLLECTED, "211": codes.PAID}
 
 _DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
@@ -53,7 +51,7 @@ STATUS_INPUT: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["code"],
     "properties": {
-        "code": {"enum": list(codes.PARTY_STATUSES), "description": "205 … 212 (see the labels in the timeline)."},
+        "code": {"enum": list(codes.PARTY_STATUSES), "description": "204 … 212 (see the labels in the timeline)."},
         "time": {"type": "string", "format": "date-time", "description": "When it was set, with its zone; default now."},
         "reason_code": {"type": "string", "enum": sorted(codes.REASONS), "description": "MDT-113; required for 206, 207, 208, 210."},
         "reason": {**_TEXT, "description": "MDT-114, free text."},
@@ -141,7 +139,7 @@ def _change(data: Any, row: db.Invoice) -> StatusChange:
     code = data["code"]
     amounts = tuple(
         Amount(
-            type_code=item.get("type", DEFAULT_AMOUNT_TYPE.get(code, codes.PAID)),
+            type_code=item.get("type", parties.DEFAULT_AMOUNT_TYPE.get(code, codes.PAID)),
             amount=Decimal(item["amount"]),
             currency=item.get("currency", row.currency),
             vat_rate=Decimal(item["vat_rate"]) if "vat_rate" in item else None,
@@ -152,25 +150,13 @@ def _change(data: Any, row: db.Invoice) -> StatusChange:
     return StatusChange(
         code=code,
         at=_time(data.get("time")),
-        role=ROLE_OF_TENANT[row.direction],
+        role=parties.role_on(row.direction),
         reason_code=data.get("reason_code"),
         reason=data.get("reason"),
         action_code=data.get("action_code"),
         comment=data.get("comment"),
         amounts=amounts,
     )
-
-
-def _check_permission(change: StatusChange, row: db.Invoice) -> None:
-    status = codes.status(change.code)
-    if change.role not in status.emitters:
-        emitters = " or ".join(codes.ROLES[role] for role in sorted(status.emitters))
-        raise ApiError(
-            403,
-            "forbidden",
-            f"{status.code} {status.label} is set by the {emitters}; on this {row.direction} invoice you are the {codes.ROLES[change.role]}.",
-            [("/code", "not a status your side sets")],
-        )
 
 
 # ---------------------------------------------------------------------------- routes
@@ -196,13 +182,11 @@ def get_statuses(invoice_id: str) -> Response:
 @bp.post("/invoices/<invoice_id>/statuses")
 @idempotent
 def post_status(invoice_id: str) -> Response:
-    """Set a status the tenant's side emits (205 … 212): 201 with the recorded event."""
+    """Set a status the tenant's side emits (204 … 212): 201 with the recorded event."""
     row = own_invoice(invoice_id)
-    if request.mimetype != "application/json":
-        raise ApiError(415, "unsupported_media_type", "Send the status as application/json.")
-    raw, data = json_body()
+    raw, data = json_request()
     change = _change(data, row)
-    _check_permission(change, row)
+    parties.check_emitter(change, row.direction)
     recorded = service.record(
         db_session(),
         archive(),
@@ -338,7 +322,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
         "post": {
             "operationId": "setInvoiceStatus",
-            "summary": "Set a status your side emits: 205–208 and 210–211 as buyer, 209, 211 and 212 as seller",
+            "summary": "Set a status your side emits: 204–208 and 210–211 as buyer, 209, 211 and 212 as seller",
             "description": "The tenant is the seller of its outgoing invoices and the buyer of its incoming ones.  The reform's rules "
             "apply: a reason code for 206, 207, 208 and 210 (from the list allowed for that status), a comment for 208 and 210, and for 212 "
             "the amount collected split by VAT rate.  210 Refusée ends the invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat.",

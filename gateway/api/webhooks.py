@@ -10,12 +10,11 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
 
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, json_response
-from gateway.api.invoices import UUID
+from gateway.api.invoices import UUID, json_request
 from gateway.store.models import utcnow
 from gateway.webhooks import sender
 from gateway.webhooks.models import EVENTS, STATES, Subscription, WebhookDelivery
@@ -53,7 +52,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
 
 
 def _subscription_body() -> tuple[str, list[str]]:
-    body = request.get_json(silent=True)
+    _raw, body = json_request()  # not get_json(silent=True): a deeply nested body raises RecursionError, which silent does not catch
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "Send a JSON object with url and events.")
     url, events = body.get("url"), body.get("events")
@@ -100,13 +99,10 @@ def delete_subscription(subscription_id: str) -> Response:
 @bp.get("/webhooks/deliveries")
 def list_deliveries() -> Response:
     """The tenant's latest webhook deliveries with their attempts, optionally in one state."""
-    filters = [WebhookDelivery.tenant_id == current_tenant().id]
     state = request.args.get("state")
-    if state is not None:
-        if state not in STATES:
-            raise ApiError(400, "bad_request", f"Query parameter state must be one of {', '.join(STATES)}.", [("?state", "unknown state")])
-        filters.append(WebhookDelivery.state == state)
-    rows = db_session().scalars(select(WebhookDelivery).where(*filters).order_by(WebhookDelivery.created_at.desc()).limit(MAX_DELIVERIES)).all()
+    if state is not None and state not in STATES:
+        raise ApiError(400, "bad_request", f"Query parameter state must be one of {', '.join(STATES)}.", [("?state", "unknown state")])
+    rows = sender.deliveries(db_session(), current_tenant().id, state=state, limit=MAX_DELIVERIES)
     return json_response({"items": [delivery_json(row) for row in rows]})
 
 
@@ -178,6 +174,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "201": _json(CREATED_SCHEMA, "The subscription, with its secret"),
                 "400": {"description": "Not a JSON object", "content": _ERROR},
                 "401": _UNAUTHORIZED,
+                "415": {"description": "Not application/json", "content": _ERROR},
                 "422": {"description": "Bad URL or events", "content": _ERROR},
             },
         },

@@ -217,11 +217,13 @@ class Archive:
         return session.scalar(select(ArchiveCheckpoint).order_by(ArchiveCheckpoint.id.desc()).limit(1))
 
     def checkpoint_if_due(self, session: Session, *, now: datetime | None = None) -> ArchiveCheckpoint | None:
-        """A new checkpoint when entries were added and the last one is older than the configured interval (for the scheduler)."""
+        """A new checkpoint when entries were added and the last one is older than the configured interval (for the scheduler);
+        none over an empty archive (a worker started before the first invoice has nothing to sign)."""
         now = now or utcnow()
         last = self.latest_checkpoint(session)
-        if last is not None and (
-            self.head(session)[0] == last.tree_size or now - last.time < timedelta(seconds=self.settings.checkpoint_interval_seconds)
+        size = self.head(session)[0]
+        if size == 0 or (
+            last is not None and (size == last.tree_size or now - last.time < timedelta(seconds=self.settings.checkpoint_interval_seconds))
         ):
             return None
         return self.checkpoint(session, now=now)

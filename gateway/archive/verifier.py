@@ -288,6 +288,7 @@ class _Checker:
         self.absent: list[tuple[int, str]] = []  # (seq, digest) whose bytes are absent: fine only if expired
         self.expired: set[int] = set()
         self.times: dict[int, str] = {}  # seq → time, for the retention check of expiry events
+        self.reached()  # a checkpoint of the empty archive (older schedulers signed one at start) is checked before any entry
 
     def problem(self, seq: int | None, reason: str, message: str, checkpoint: int | None = None) -> None:
         if len(self.result.problems) < MAX_PROBLEMS:
@@ -312,6 +313,10 @@ class _Checker:
             self.tree.add(leaf_hash(entry["entry_hash"]))
         except ValueError:
             self.problem(seq, "malformed-entry", f"entry {seq}: its hash is not hexadecimal")
+        self.reached()
+
+    def reached(self) -> None:
+        """Check the checkpoints whose size the tree has just reached."""
         while self.next_checkpoint < len(self.checkpoints) and self.checkpoints[self.next_checkpoint][1]["tree_size"] == self.tree.size:
             self.checkpoint(*self.checkpoints[self.next_checkpoint])
             self.next_checkpoint += 1

@@ -13,6 +13,7 @@ the hardened `parse_untrusted`.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Literal
@@ -59,6 +60,9 @@ MAX_EMBEDDED_FILES = 50
 MAX_NAME_TREE_NODES = 200  # bounds a deep or cyclic /Kids structure
 MAX_EMBEDDED_XML_BYTES = 20 * 1024 * 1024
 INFLATE_CHUNK = 1024 * 1024
+MAX_PAGES_CHECKED = 50  # pages (and annotations per page) whose actions are looked at for JavaScript
+MAX_ANNOTATIONS_CHECKED = 200
+ACTIVE_NAME = re.compile(rb"/(?:JavaScript|Launch)(?![A-Za-z0-9])")
 
 
 @dataclass
@@ -122,6 +126,7 @@ def extract_invoice_xml(pdf: bytes) -> bytes:
         reader = PdfReader(io.BytesIO(pdf), strict=False)
         if reader.is_encrypted:
             raise UnsupportedDocument("Encrypted PDF: a Factur-X PDF/A-3 cannot be encrypted.")
+        _refuse_active_content(reader, pdf)
         files = _embedded_files(reader)
         for wanted in INVOICE_FILE_NAMES:
             if wanted.lower() in files:
@@ -132,6 +137,36 @@ def extract_invoice_xml(pdf: bytes) -> bytes:
         raise MalformedDocument(f"Unreadable PDF: {type(exc).__name__}: {exc}") from None
     names = f" (embedded files: {', '.join(sorted(files))})" if files else ""
     raise UnsupportedDocument(f"PDF has no embedded Factur-X/ZUGFeRD invoice XML{names}")
+
+
+def _refuse_active_content(reader: PdfReader, pdf: bytes) -> None:
+    """Refuse JavaScript and launch actions: PDF/A (so Factur-X) forbids them, and a stored invoice will be opened by people.
+
+    Looked for where a viewer would run them: the document's JavaScript name tree, its open action and
+    additional actions, and the actions of the first pages and of their annotations (bounded); and, for
+    what hides in other objects, the /JavaScript name anywhere in the uncompressed bytes.
+    """
+    catalog = _entry(reader.trailer, "/Root")
+    names = _entry(catalog, "/Names")
+    found = _entry(names, "/JavaScript") is not None or _entry(catalog, "/AA") is not None or _is_active(_entry(catalog, "/OpenAction"))
+    for page in reader.pages[:MAX_PAGES_CHECKED] if not found else ():
+        annotations = [annotation.get_object() for annotation in _array(page.get("/Annots"))[:MAX_ANNOTATIONS_CHECKED]]
+        found = _entry(page, "/AA") is not None or any(_is_active(_entry(a, "/A")) or _entry(a, "/AA") is not None for a in annotations)
+        if found:
+            break
+    if found or ACTIVE_NAME.search(pdf):
+        raise UnsafeDocument("PDF with JavaScript or launch actions is refused: Factur-X (PDF/A-3) allows no active content.")
+
+
+def _is_active(action) -> bool:
+    """Whether a PDF action (or a chain of them through /Next, bounded) runs JavaScript or launches something."""
+    for _ in range(MAX_ANNOTATIONS_CHECKED):
+        if not isinstance(action, DictionaryObject):
+            return False
+        if str(action.get("/S")) in ("/JavaScript", "/Launch") or "/JS" in action:
+            return True
+        action = _entry(action, "/Next")
+    return True  # an action chain that long is not an invoice's
 
 
 def _embedded_files(reader: PdfReader) -> dict[str, DictionaryObject]:

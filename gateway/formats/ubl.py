@@ -110,14 +110,17 @@ def customization_id(invoice: Invoice) -> str:
     return DEFAULT_CUSTOMIZATION_ID
 
 
-def write_ubl(invoice: Invoice) -> bytes:
-    """The UBL 2.1 Invoice (or CreditNote) of a completed invoice (`model.totals.complete` was run)."""
+def write_ubl(invoice: Invoice, *, customization: str | None = None, profile: str | None = None) -> bytes:
+    """The UBL 2.1 Invoice (or CreditNote) of a completed invoice (`model.totals.complete` was run).
+
+    `customization` and `profile` replace BT-24 and BT-23 when a network prescribes them (Peppol BIS
+    Billing 3.0 does both): the same invoice, declared under that network's specification."""
     kind = "CreditNote" if invoice.is_credit_note else "Invoice"
     namespace = CREDIT_NOTE_NS if kind == "CreditNote" else INVOICE_NS
     root = etree.Element(f"{{{namespace}}}{kind}", nsmap={None: namespace, "cac": CAC, "cbc": CBC})
     currency = invoice.currency
-    _sub(root, "cbc:CustomizationID", customization_id(invoice))
-    _opt(root, "cbc:ProfileID", invoice.business_process)
+    _sub(root, "cbc:CustomizationID", customization or customization_id(invoice))
+    _opt(root, "cbc:ProfileID", profile or invoice.business_process)
     _sub(root, "cbc:ID", invoice.number)
     _sub(root, "cbc:IssueDate", invoice.issue_date.isoformat())
     if kind == "Invoice":

@@ -15,7 +15,6 @@ Exit codes: 0 done, 2 unusable input (a bad directory file, an unknown delivery,
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -31,10 +30,11 @@ def _worker(args: argparse.Namespace) -> int:
     from gateway.config import load_config
     from gateway.jobs.deliver import Deliverer
     from gateway.jobs.worker import Worker
+    from gateway.observability.logging import configure_logging
     from gateway.store.session import Database
 
     config = load_config()
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config)
     deliverer = Deliverer(Database(config), Archive.for_config(config), config)
     worker = Worker(deliverer, args.threads or deliverer.settings.workers, scheduler=not args.no_scheduler)
     stop = threading.Event()
@@ -58,6 +58,7 @@ def _with_in_process_worker(serve: Callable[[argparse.Namespace], int]) -> Calla
         from gateway.config import load_config
         from gateway.jobs.deliver import Deliverer
         from gateway.jobs.worker import Worker
+        from gateway.observability.logging import configure_logging
         from gateway.store.session import Database, upgrade
 
         config = load_config()
@@ -65,6 +66,7 @@ def _with_in_process_worker(serve: Callable[[argparse.Namespace], int]) -> Calla
         if not deliverer.settings.in_process_worker:
             deliverer.database.dispose()
             return serve(args)
+        configure_logging(config)  # before the worker's first line; the server configures the same again
         upgrade(config)  # the worker starts before the server, which migrates too (a no-op then)
         worker = Worker(deliverer, 1)
         worker.start()

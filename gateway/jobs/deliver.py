@@ -31,17 +31,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors import base as connectors
 from connectors.base import Connector, ConnectorError, Envelope, Receipt, Recipient
 from gateway.archive.service import Archive
 from gateway.config import Config
-from gateway.jobs import outbox
+from gateway.jobs import outbox, peppol_document
 from gateway.jobs.models import (
     DEAD,
     INVOICE_SENT,
@@ -64,6 +64,7 @@ from gateway.lifecycle import service as lifecycle
 from gateway.lifecycle.events import StatusChange
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
+from gateway.observability import context as log_context
 from gateway.routing.router import PEPPOL, Buyer, Context, Decision, PeppolLookup, route
 from gateway.routing.settings import RoutingSettings
 from gateway.store import models as db
@@ -80,6 +81,8 @@ REJECTION_REASONS = {"chorus_pro": "REJ_CONT_B2G"}  # a network refusal that is 
 CANNOT_CARRY = {"peppol": {"facturx"}}  # a Factur-X PDF does not travel in a Peppol SBD
 CONTENT_TYPES = {"facturx": "application/pdf", "ubl": "application/xml", "cii": "application/xml"}
 EXTENSIONS = {"facturx": ".pdf", "ubl": "-ubl.xml", "cii": "-cii.xml"}
+PEPPOL_UBL = peppol_document.DOCUMENT_KIND  # generated for Peppol when it is routed there, stored and archived with the invoice
+ENVELOPE_KINDS = {PEPPOL_UBL: "ubl"}  # a stored document kind → the syntax a connector sees
 
 
 class Unroutable(Exception):
@@ -106,6 +109,7 @@ class Job:
     idempotency_key: str | None
     decision: dict[str, Any] | None
     handed_over: dict[str, Any] | None = None  # a receipt an interrupted attempt committed: record it, do not send again
+    request_id: str | None = None  # the request that submitted the invoice, for the logs
 
 
 def idempotency_key(invoice_id: str, channel: str, document_sha256: str) -> str:
@@ -122,17 +126,28 @@ def receipt_to_dict(receipt: Receipt, at: datetime) -> dict[str, Any]:
         "message": receipt.message,
         "raw": base64.b64encode(receipt.raw).decode("ascii"),
         "time": at.isoformat(),
+        "pending": receipt.pending,
     }
 
 
 def receipt_from_dict(data: dict[str, Any]) -> Receipt:
-    return Receipt(data["connector"], data["remote_id"], bool(data["accepted"]), base64.b64decode(data["raw"]), data["message"])
+    raw = base64.b64decode(data["raw"])
+    return Receipt(data["connector"], data["remote_id"], bool(data["accepted"]), raw, data["message"], bool(data.get("pending")))
 
 
-def receipt_record(job: Job, receipt: dict[str, Any]) -> bytes:
+def receipt_record(delivery_id: str, invoice_id: str, key: str | None, receipt: dict[str, Any]) -> bytes:
     """The archived form of a receipt: canonical JSON, with the delivery, the invoice and the idempotency key."""
-    record = {**receipt, "delivery": job.delivery_id, "invoice": job.invoice_id, "idempotency_key": job.idempotency_key}
+    record = {**receipt, "delivery": delivery_id, "invoice": invoice_id, "idempotency_key": key}
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def refusal_change(channel: str | None, receipt: Receipt, now: datetime) -> StatusChange | None:
+    """The lifecycle status of a network's refusal after hand-over: 213 Rejetée where the network is a platform
+    (Chorus Pro, reason REJ_CONT_B2G, its errors in the comment), else none."""
+    if channel not in REJECTION_REASONS:
+        return None
+    comment = f"{channel} {receipt.remote_id}: {receipt.message}"
+    return StatusChange(REJECTED, now, codes.PLATFORM, reason_code=REJECTION_REASONS[channel], comment=comment)
 
 
 def build_envelope(job: Job, document: bytes) -> Envelope:
@@ -140,6 +155,7 @@ def build_envelope(job: Job, document: bytes) -> Envelope:
     (BT-44 name, BT-46 SIRET, BT-10 service code, BT-13 legal commitment, e-mail, Peppol id) and the routing decision."""
     assert job.channel and job.document_kind and job.idempotency_key
     invoice = job.invoice
+    kind = ENVELOPE_KINDS.get(job.document_kind, job.document_kind)
     buyer = Buyer.of(invoice)
     chosen = (job.decision or {}).get("recipient", {})
     transfers = invoice.payment.credit_transfers if invoice.payment else []
@@ -155,9 +171,9 @@ def build_envelope(job: Job, document: bytes) -> Envelope:
         invoice_id=job.invoice_id,
         tenant=job.tenant,
         document=document,
-        kind=job.document_kind,  # type: ignore[arg-type]
-        content_type=CONTENT_TYPES[job.document_kind],
-        filename=invoice.number + EXTENSIONS[job.document_kind],
+        kind=kind,  # type: ignore[arg-type]
+        content_type=CONTENT_TYPES[kind],
+        filename=invoice.number + EXTENSIONS[kind],
         recipient=recipient,
         idempotency_key=job.idempotency_key,
         invoice_number=invoice.number,
@@ -198,16 +214,26 @@ class Deliverer:
             return self._connectors[tenant, channel]
 
     def document_kind(self, job: Job, channel: str) -> str:
-        """The configured document for `channel`, else the first other stored kind the channel can carry."""
+        """The configured document for `channel`, else the first other stored kind the channel can carry;
+        UBL on Peppol is the Peppol UBL (BIS Billing 3.0 or the French CIUS) written for it."""
         preferred = self.settings.documents.get(channel, "facturx")
         for kind in (preferred, *DOCUMENT_KINDS):
             if kind in job.documents and kind not in CANNOT_CARRY.get(channel, ()):
-                return kind
+                return PEPPOL_UBL if (channel, kind) == (PEPPOL, "ubl") else kind
         raise ConnectorError(f"invoice {job.invoice_id} has no document the {channel} channel can carry", transient=False, code="no-document")
 
     def document(self, job: Job, kind: str) -> bytes:
-        """The document to send: its signed copy when the gateway signed it (XAdES / PAdES), else as generated."""
+        """The document to send: its signed copy when the gateway signed it (XAdES / PAdES), else as generated;
+        the Peppol UBL not stored yet is written (unvalidated) to say what it will be (its document type, its hash)."""
+        if kind == PEPPOL_UBL and kind not in job.documents:
+            return peppol_document.write(job.invoice, self._peppol_profile(job.tenant))[1]
         return self.database.blobs.get(job.documents.get(f"{kind}-signed") or job.documents[kind])
+
+    def _peppol_profile(self, tenant: str) -> str:
+        from connectors.peppol import PeppolConnector
+
+        connector = self.connector(tenant, PEPPOL)
+        return connector.config.profile if isinstance(connector, PeppolConnector) else "auto"
 
     # ------------------------------------------------------------------ the work
 
@@ -222,8 +248,13 @@ class Deliverer:
 
     def process(self, claim: outbox.Claim) -> str:
         """Deliver a claimed row; the delivery's state afterwards ("lost" when the claim expired under this worker)."""
+        with log_context.bound(delivery_id=claim.delivery_id):
+            return self._process(claim)
+
+    def _process(self, claim: outbox.Claim) -> str:
         try:
             job = self._load(claim)
+            log_context.bind(invoice_id=job.invoice_id, tenant=job.tenant, request_id=job.request_id)  # undone by `process`
             if job.handed_over is None:
                 if job.failures > self.settings.max_attempts:
                     return self._give_up(claim)
@@ -249,6 +280,8 @@ class Deliverer:
                 raise Unroutable(decision)
             job = self._store_route(claim, job, decision)
         assert job.channel and job.document_kind
+        if job.document_kind == PEPPOL_UBL and PEPPOL_UBL not in job.documents:
+            job = self._store_peppol_document(claim, job)
         receipt = self.connector(job.tenant, job.channel).send(build_envelope(job, self.document(job, job.document_kind)))
         return self._hand_over(claim, job, receipt)
 
@@ -273,6 +306,7 @@ class Deliverer:
                 idempotency_key=delivery.idempotency_key,
                 decision=delivery.decision,
                 handed_over=handed_over[-1] if handed_over else None,
+                request_id=(invoice.events[0].detail or {}).get("request_id") if invoice.events else None,
             )
 
     def _routing_context(self, session: Session, job: Job) -> Context:
@@ -289,7 +323,7 @@ class Deliverer:
             connector = self.connector(job.tenant, PEPPOL)
             assert isinstance(connector, PeppolConnector)
             kind = self.document_kind(job, PEPPOL)
-            facts = describe(self.document(job, kind), kind)
+            facts = describe(self.document(job, kind), ENVELOPE_KINDS.get(kind, kind))
             connector.discover(participant, facts.document_type, connector.process_for(facts))
 
         return lookup
@@ -316,12 +350,24 @@ class Deliverer:
         assert decision.channel is not None
         routed = replace(job, channel=decision.channel, decision=decision.to_dict())
         kind = self.document_kind(routed, decision.channel)
-        routed = replace(routed, document_kind=kind, idempotency_key=idempotency_key(job.invoice_id, decision.channel, job.documents[kind]))
+        digest = job.documents.get(kind) or hashlib.sha256(self.document(routed, kind)).hexdigest()
+        routed = replace(routed, document_kind=kind, idempotency_key=idempotency_key(job.invoice_id, decision.channel, digest))
         with self._owned(claim) as (_, delivery, attempt, _invoice):
             delivery.channel, delivery.document_kind = routed.channel, routed.document_kind
             delivery.idempotency_key, delivery.decision = routed.idempotency_key, routed.decision
             attempt.channel = routed.channel
         return routed
+
+    def _store_peppol_document(self, claim: outbox.Claim, job: Job) -> Job:
+        """Write the Peppol UBL, validate it and keep it with the invoice's documents (archived); a fatal finding is a
+        permanent failure naming the rules, and nothing is sent."""
+        document = peppol_document.build(job.invoice, self._peppol_profile(job.tenant))
+        if not document.report.valid:
+            raise ConnectorError(document.refusal, transient=False, code="peppol-validation")
+        with self._owned(claim) as (session, _delivery, _attempt, invoice):
+            entry = self.archive.append(session, tenant_id=job.tenant_id, invoice_id=job.invoice_id, kind=PEPPOL_UBL, data=document.data)
+            invoice.documents.append(db.Document(kind=PEPPOL_UBL, content_type=CONTENT_TYPES["ubl"], sha256=entry.content_sha256, size=entry.size))
+        return replace(job, documents={**job.documents, PEPPOL_UBL: entry.content_sha256})
 
     def _unroutable(self, claim: outbox.Claim, decision: Decision) -> str:
         now = utcnow()
@@ -336,15 +382,10 @@ class Deliverer:
         now = utcnow()
         with self._owned(claim) as (_, delivery, attempt, invoice):
             self._close(attempt, now, OUTCOME_FAILED, transient=transient, error_code=code or None, error=message)
-            failures = outbox.failures(delivery)
-            if transient and failures < self.settings.max_attempts:
-                delay = outbox.backoff(failures, self.settings.backoff_base_seconds, self.settings.backoff_max_seconds)
-                outbox.finish(delivery, RETRYING, now, next_attempt_at=now + timedelta(seconds=delay), last_error=message)
+            if outbox.failed(delivery, now, message, transient=transient, settings=self.settings) == RETRYING:
                 return RETRYING
-            why = message if not transient else f"gave up after {failures} attempt(s): {message}"
-            outbox.finish(delivery, DEAD, now, last_error=why)
             invoice.state = INVOICE_UNDELIVERABLE
-        log.warning("delivery %s is a dead letter: %s", claim.delivery_id, why)
+        log.warning("delivery %s is a dead letter: %s", claim.delivery_id, delivery.last_error)
         return DEAD
 
     def _give_up(self, claim: outbox.Claim) -> str:
@@ -377,15 +418,10 @@ class Deliverer:
         now = utcnow()
         with self._owned(claim) as (session, delivery, attempt, invoice):
             detail = f"{job.channel} {receipt.remote_id}" + (f": {receipt.message}" if receipt.message else "")
-            if receipt.accepted:
-                change = StatusChange(ISSUED, now, codes.PLATFORM, comment=detail)
-            elif job.channel in REJECTION_REASONS:
-                change = StatusChange(REJECTED, now, codes.PLATFORM, reason_code=REJECTION_REASONS[job.channel], comment=detail)
-            else:
-                change = None
+            change = StatusChange(ISSUED, now, codes.PLATFORM, comment=detail) if receipt.accepted else refusal_change(job.channel, receipt, now)
             if change is not None:  # first: the lifecycle locks the invoice before the archive, as everywhere
                 lifecycle.record(session, self.archive, invoice, change, source=lifecycle.SOURCE_GATEWAY, actor=ACTOR)
-            record = receipt_record(job, job.handed_over)
+            record = receipt_record(job.delivery_id, job.invoice_id, job.idempotency_key, job.handed_over)
             self.archive.append(session, tenant_id=job.tenant_id, invoice_id=job.invoice_id, kind=RECEIPT_KIND, data=record)
             attempt.receipt, attempt.remote_id = job.handed_over, receipt.remote_id
             if receipt.accepted:
@@ -397,4 +433,40 @@ class Deliverer:
             outbox.finish(delivery, DEAD, now, remote_id=receipt.remote_id, last_error=f"refused by {job.channel}: {receipt.message}")
             invoice.state = INVOICE_UNDELIVERABLE
         log.warning("delivery %s refused by %s: %s", claim.delivery_id, job.channel, receipt.message)
+        return DEAD
+
+    def record_verdict(self, delivery_id: str, attempt: int, receipt: Receipt) -> str:
+        """Record the network's final verdict on a sent delivery whose receipt was pending (Chorus Pro's deposit report
+        read later): the attempt's receipt is replaced and archived; a refusal makes the delivery a dead letter (with the
+        status 213 for Chorus Pro).  The delivery's state afterwards; nothing changes when another scheduler recorded it first."""
+        now = utcnow()
+        answer = receipt_to_dict(receipt, now)
+        with self.database.session() as session:
+            locked = session.execute(  # serialises two schedulers recording the same verdict
+                update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENT).values(updated_at=now),
+                execution_options={"synchronize_session": False},
+            )
+            if locked.rowcount != 1:
+                return "changed"
+            delivery = session.get(Delivery, delivery_id, populate_existing=True)
+            row = session.scalar(
+                select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id, DeliveryAttempt.number == attempt),
+                execution_options={"populate_existing": True},
+            )
+            assert delivery is not None and row is not None
+            if not (row.receipt or {}).get("pending"):
+                return delivery.state
+            invoice = session.get(db.Invoice, delivery.invoice_id)
+            assert invoice is not None
+            change = None if receipt.accepted else refusal_change(delivery.channel, receipt, now)
+            if change is not None:
+                lifecycle.record(session, self.archive, invoice, change, source=lifecycle.SOURCE_GATEWAY, actor=ACTOR)
+            record = receipt_record(delivery.id, invoice.id, delivery.idempotency_key, answer)
+            self.archive.append(session, tenant_id=delivery.tenant_id, invoice_id=invoice.id, kind=RECEIPT_KIND, data=record)
+            row.receipt = answer
+            if receipt.accepted:
+                return SENT
+            outbox.finish(delivery, DEAD, now, last_error=f"refused by {delivery.channel} after hand-over: {receipt.message}")
+            invoice.state = INVOICE_UNDELIVERABLE
+        log.warning("delivery %s refused by %s after hand-over: %s", delivery_id, delivery.channel, receipt.message)
         return DEAD

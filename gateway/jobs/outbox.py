@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.jobs.models import (
+    DEAD,
     DUE_STATES,
     OUTCOME_INTERRUPTED,
     PENDING,
@@ -31,6 +32,7 @@ from gateway.jobs.models import (
     Delivery,
     DeliveryAttempt,
 )
+from gateway.jobs.settings import DeliverySettings
 from gateway.store import models as db
 from gateway.store.models import new_id, utcnow
 
@@ -170,6 +172,18 @@ def backoff(failure: int, base: float, cap: float, rng: random.Random | None = N
     """Seconds before the next try after the `failure`-th failure: exponential, capped, with equal jitter (half fixed, half random)."""
     delay = min(cap, base * 2 ** max(failure - 1, 0))
     return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+def failed(delivery: Delivery, now: datetime, error: str, *, transient: bool, settings: DeliverySettings) -> str:
+    """Move a delivery on after a failed attempt (a send, a bounce): retried after a backoff while transient and under the
+    attempt limit, else dead; the new state."""
+    count = failures(delivery)
+    if transient and count < settings.max_attempts:
+        delay = backoff(count, settings.backoff_base_seconds, settings.backoff_max_seconds)
+        finish(delivery, RETRYING, now, next_attempt_at=now + timedelta(seconds=delay), last_error=error)
+        return RETRYING
+    finish(delivery, DEAD, now, last_error=error if not transient else f"gave up after {count} attempt(s): {error}")
+    return DEAD
 
 
 def retry(session: Session, delivery: Delivery, now: datetime | None = None) -> Delivery:

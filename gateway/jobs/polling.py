@@ -1,5 +1,9 @@
 """Status polling: what the networks report about sent invoices becomes lifecycle events.
 
+First, the verdicts still pending (`poll_reports`): a Chorus Pro deposit whose report was not final when the
+worker recorded it is asked about again at every poll until it is IN_INTEGRE (the receipt is completed) or
+IN_REJETE (a dead letter, the status 213 with the platform's error list: `Deliverer.record_verdict`).
+
 For each tenant and channel with sent deliveries, `connector.fetch_statuses(since)` is asked from the
 last poll (minus a margin: Chorus Pro histories have minute resolution); each update is matched to its
 delivery by the network's id, else by invoice number, and recorded through the lifecycle service
@@ -17,10 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from connectors.base import ConnectorError, StatusUpdate
+from connectors.base import ConnectorError, ReportingConnector, StatusUpdate
 from gateway.archive.service import Archive
 from gateway.jobs.deliver import Deliverer
-from gateway.jobs.models import SENT, Delivery, StatusPoll
+from gateway.jobs.models import OUTCOME_SENT, SENT, Delivery, DeliveryAttempt, StatusPoll
 from gateway.lifecycle import codes
 from gateway.lifecycle import service as lifecycle
 from gateway.lifecycle.events import StatusChange, utc_seconds
@@ -95,9 +99,34 @@ def apply(session: Session, archive: Archive, tenant_id: int, channel: str, upda
     return recorded
 
 
+def poll_reports(deliverer: Deliverer) -> int:
+    """Ask again about every sent delivery whose receipt is pending; how many final verdicts were recorded."""
+    with deliverer.database.session() as session:
+        pending = session.execute(
+            select(Delivery.id, db.Tenant.name, Delivery.channel, Delivery.remote_id, DeliveryAttempt.number)
+            .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+            .join(db.Tenant, db.Tenant.id == Delivery.tenant_id)
+            .where(Delivery.state == SENT, DeliveryAttempt.outcome == OUTCOME_SENT, DeliveryAttempt.receipt["pending"].as_boolean().is_(True))
+            .order_by(Delivery.sent_at)
+        ).all()
+    recorded = 0
+    for delivery_id, tenant, channel, remote_id, attempt in pending:
+        try:
+            connector = deliverer.connector(tenant, channel)
+            receipt = connector.final_receipt(remote_id) if isinstance(connector, ReportingConnector) else None
+        except ConnectorError as exc:
+            log.warning("verdict of %s delivery %s (%s) not read: %s", channel, delivery_id, remote_id, exc.message)
+            continue
+        if receipt is not None:
+            deliverer.record_verdict(delivery_id, attempt, receipt)
+            recorded += 1
+    return recorded
+
+
 def poll(deliverer: Deliverer, now: datetime | None = None) -> int:
-    """Poll every (tenant, channel) with sent deliveries once; how many lifecycle events were recorded."""
+    """Poll pending verdicts, then every (tenant, channel) with sent deliveries once; how many lifecycle events and verdicts were recorded."""
     now = now or utcnow()
+    recorded = poll_reports(deliverer)
     with deliverer.database.session() as session:
         pairs = session.execute(
             select(Delivery.tenant_id, db.Tenant.name, Delivery.channel, func.min(Delivery.sent_at))
@@ -106,7 +135,6 @@ def poll(deliverer: Deliverer, now: datetime | None = None) -> int:
             .group_by(Delivery.tenant_id, db.Tenant.name, Delivery.channel)
         ).all()
         marks = {(m.tenant_id, m.channel): m.polled_until for m in session.scalars(select(StatusPoll))}
-    recorded = 0
     for tenant_id, tenant, channel, first_sent in pairs:
         since = marks.get((tenant_id, channel), first_sent) - MARGIN
         try:

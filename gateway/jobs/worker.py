@@ -9,6 +9,7 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
 - status polling: `polling.poll` through each connector's `fetch_statuses`;
 - archive checkpoints: `Archive.checkpoint_if_due`.
 - webhooks: `gateway.webhooks.sender.send_due` sends the due signed webhook deliveries.
+- IMAP polling, when `[reception.imap]` names a host: `gateway.reception.imap` receives the new mail.
 
 Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
 loses nothing: its claim expires after `lease_seconds` and another worker takes the row.
@@ -20,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -27,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from gateway.jobs import outbox, polling
 from gateway.jobs.deliver import Deliverer
+from gateway.reception import imap
 from gateway.store.models import utcnow
 from gateway.webhooks import sender as webhooks
 
@@ -34,6 +37,12 @@ log = logging.getLogger(__name__)
 
 RELEASE_INTERVAL_SECONDS = 60.0
 WEBHOOK_INTERVAL_SECONDS = 5.0
+_STARTED: weakref.WeakSet[Worker] = weakref.WeakSet()  # the workers this process runs, for the readiness probe
+
+
+def in_process_workers() -> list[Worker]:
+    """The workers started (and not stopped) in this process: `gateway serve` runs one, a bare web process none."""
+    return list(_STARTED)
 
 
 def worker_name(index: int) -> str:
@@ -58,10 +67,18 @@ class Worker:
             self._threads.append(thread)
         if self._scheduler is not None:
             self._scheduler.start()
+        _STARTED.add(self)
+
+    @property
+    def running(self) -> bool:
+        """Whether every delivery thread, and the scheduler when there is one, is still alive (a crashed one is not ready)."""
+        scheduler_ok = self._scheduler is None or self._scheduler.running
+        return not self._stop.is_set() and scheduler_ok and all(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop taking work and wait for the deliveries in hand."""
         self._stop.set()
+        _STARTED.discard(self)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         for thread in self._threads:
@@ -100,6 +117,9 @@ class Worker:
             ("archive-checkpoint", self.checkpoint, settings.checkpoint_check_seconds, True),
             ("webhooks", lambda: webhooks.send_due(self.deliverer.database), WEBHOOK_INTERVAL_SECONDS, True),
         ]
+        poller = imap.configured_poller(self.deliverer.database, self.deliverer.archive)
+        if poller is not None:
+            jobs.append(("imap-poll", poller.poll_once, poller.settings.interval_seconds, True))
         for name, job, seconds, at_start in jobs:
             first = utcnow() + timedelta(seconds=1 if at_start else seconds)
             scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name, next_run_time=first)

@@ -120,8 +120,8 @@ STATUSES: dict[str, Status] = {status.code: status for status in _ALL}
 MANDATORY = frozenset(code for code, status in STATUSES.items() if status.mandatory)  # {200, 210, 212, 213}
 TERMINAL = frozenset(code for code, status in STATUSES.items() if status.terminal)  # {210, 213, 220}
 
-# What a party sets itself through the API (the platform's statuses are the gateway's own).
-PARTY_STATUSES = ("205", "206", "207", "208", "209", "210", "211", "212")
+# What a party sets itself, through the API or the portal (the platform's statuses are the gateway's own); see `parties`.
+PARTY_STATUSES = ("204", "205", "206", "207", "208", "209", "210", "211", "212")
 
 # MDT-113: the motifs the DGFiP CDAR schematron accepts (BR-FR-CDV-CL-09, flow-level IRR_* left out), labelled from
 # A7 V1.9 "Tableau des motifs de refus"; REJ_* are the PPF's and the platforms' rejection motifs (DSE-G Tableau 7,

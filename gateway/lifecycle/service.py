@@ -34,6 +34,7 @@ from gateway.webhooks import sender as webhooks
 
 # Where a change comes from (StatusEvent.source).  A connector relaying another platform's status uses SOURCE_PARTNER.
 SOURCE_API = "api"  # a party (the tenant) through the REST API
+SOURCE_PORTAL = "portal"  # a party (the tenant) through a person using the status portal
 SOURCE_GATEWAY = "gateway"  # the gateway's own processing (deposit, reception, rejection)
 SOURCE_PAYMENT = "payment"  # a payment matched to the invoice
 SOURCE_PARTNER = "partner"  # another platform's message (CDAR)
@@ -142,14 +143,53 @@ def record(
     if strict and not decision.applied:
         raise IllegalTransition(f"Status {change.code} refused: {decision.why}.", "/code")
     change = replace(change, at=change.at.astimezone(UTC))
+    if decision.applied and decision.status != invoice.status:
+        invoice.status, invoice.status_label = decision.status, codes.label(decision.status)
+        webhooks.enqueue(session, invoice, "invoice.status_changed", {"change": change_to_dict(change)})
+    return _append(session, archive, invoice, change, decision, source=source, actor=actor, message=message, message_type=message_type)
+
+
+def record_first(
+    session: Session,
+    archive: Archive,
+    invoice: db.Invoice,
+    change: StatusChange,
+    *,
+    source: str,
+    actor: str,
+    message: bytes | None = None,
+    message_type: str | None = None,
+) -> Recorded:
+    """Record the first status of an invoice just added to the session, whose row already carries it (a received invoice's
+    202 or 213: the row is inserted with its status, which the database requires).  `StatusRefused` unless it may start a life.
+    """
+    decision = next_status(None, change)
+    if not decision.applied:
+        raise StatusRefused(f"Status {change.code} refused as a first status: {decision.why}.", "/code")
+    if invoice.status != change.code:
+        raise ValueError(f"invoice {invoice.id} carries status {invoice.status}, not its first status {change.code}")
+    change = replace(change, at=change.at.astimezone(UTC))
+    return _append(session, archive, invoice, change, decision, source=source, actor=actor, message=message, message_type=message_type)
+
+
+def _append(
+    session: Session,
+    archive: Archive,
+    invoice: db.Invoice,
+    change: StatusChange,
+    decision: Decision,
+    *,
+    source: str,
+    actor: str,
+    message: bytes | None,
+    message_type: str | None,
+) -> Recorded:
+    """Append the decided change's event and lifecycle rows, archiving the message that carried it and the event record."""
     digest = None
     if message:
         digest = archive.append(session, tenant_id=invoice.tenant_id, invoice_id=invoice.id, kind=MESSAGE_KIND, data=message).content_sha256
     event = db.StatusEvent(code=change.code, label=codes.label(change.code), time=change.at, source=source, detail=change_to_dict(change))
     invoice.events.append(event)
-    if decision.applied and decision.status != invoice.status:
-        invoice.status, invoice.status_label = decision.status, codes.label(decision.status)
-        webhooks.enqueue(session, invoice, "invoice.status_changed", {"change": change_to_dict(change)})
     session.flush()
     life = LifecycleEvent(
         status_event_id=event.id,

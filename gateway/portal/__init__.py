@@ -6,5 +6,6 @@
 - `terms`: EN 16931 business term names in plain words;
 - `queries`: dashboard figures and the invoice list, on SQLite and PostgreSQL;
 - `proofs`: recomputing one invoice's archive entries and inclusion proofs;
+- `buyer`: the buyer's status form of an incoming invoice (checked with the lifecycle's rules);
 - `views`: the blueprint (under /portal); `cli`: `gateway users …`.
 """

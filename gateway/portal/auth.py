@@ -41,12 +41,17 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
 
 # What each role may do beyond reading its tenant's data.
-OPERATE = "operate"  # retry deliveries, set buyer-side statuses, sign an archive checkpoint
-PERMISSIONS = {ADMINISTRATOR: frozenset({OPERATE}), OPERATOR: frozenset({OPERATE})}
+OPERATE = "operate"  # retry deliveries and webhooks, set buyer-side statuses, sign an archive checkpoint
+ADMINISTER = "administer"  # manage the tenant's portal accounts
+PERMISSIONS = {ADMINISTRATOR: frozenset({OPERATE, ADMINISTER}), OPERATOR: frozenset({OPERATE})}
 
 
 class AccountError(ValueError):
-    """An account that cannot be created as asked (bad e-mail, weak password, unknown role, e-mail taken)."""
+    """An account that cannot be created or changed as asked; `reason` names the problem for a translated message."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # email, role, password, taken, yourself
 
 
 @dataclass(frozen=True)
@@ -104,19 +109,23 @@ def normalise_email(email: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise AccountError(f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")
+        raise AccountError(f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.", "password")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}: one of {', '.join(ROLES)}.", "role")
 
 
 def create_user(session: Session, tenant: Tenant, email: str, role: str, password: str) -> PortalUser:
     """A new portal user of `tenant`; the password is stored as a salted scrypt hash."""
     email = normalise_email(email)
     if not _EMAIL.match(email) or len(email) > 254:
-        raise AccountError(f"Not an e-mail address: {email!r}.")
-    if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: one of {', '.join(ROLES)}.")
+        raise AccountError(f"Not an e-mail address: {email!r}.", "email")
+    _check_role(role)
     check_password_strength(password)
     if session.scalar(select(PortalUser.id).where(PortalUser.email == email)) is not None:
-        raise AccountError(f"A portal user with e-mail {email} already exists.")
+        raise AccountError(f"A portal user with e-mail {email} already exists.", "taken")
     user = PortalUser(tenant_id=tenant.id, email=email, role=role, password_hash=generate_password_hash(password, method="scrypt"))
     session.add(user)
     session.flush()
@@ -146,6 +155,29 @@ def authenticate(session: Session, email: str, password: str) -> PortalUser | No
 def end_all_sessions(user: PortalUser) -> None:
     """Invalidate every session of `user` (sign-out, disabling, password change)."""
     user.session_version += 1
+
+
+def _not_yourself(user: PortalUser, by: PortalUser) -> None:
+    """An administrator does not demote or disable themselves: a tenant is never left without one by a slip."""
+    if user.id == by.id:
+        raise AccountError("You cannot change your own role or disable your own account.", "yourself")
+
+
+def change_role(user: PortalUser, role: str, by: PortalUser) -> None:
+    """Give `user` another role (effective at their next request: the role is read on every request)."""
+    _not_yourself(user, by)
+    _check_role(role)
+    user.role = role
+
+
+def set_disabled(user: PortalUser, disabled: bool, by: PortalUser) -> None:
+    """Disable `user` (every session ends at once, sign-in is refused) or enable them again (with a fresh failure count)."""
+    _not_yourself(user, by)
+    if disabled and user.disabled_at is None:
+        user.disabled_at = utcnow()
+        end_all_sessions(user)
+    elif not disabled:
+        user.disabled_at, user.failed_attempts, user.locked_until = None, 0, None
 
 
 def can(user: PortalUser, permission: str) -> bool:

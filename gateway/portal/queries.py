@@ -20,6 +20,7 @@ from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.types import TypeDecorator
 
+from gateway.intake import xml_safe
 from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.routing.models import DirectoryEntry
 from gateway.store import models as db
@@ -39,6 +40,7 @@ SORTS = {
 DIRECTIONS = ("outgoing", "incoming")
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "12m": 365}
 DEFAULT_PERIOD = "30d"
+AWAITING_BUYER = ("202", "203")  # received and made available, the buyer has said nothing yet
 
 
 def _dialect(session: Session) -> str:
@@ -99,6 +101,7 @@ class Dashboard:
     rejected: int = 0
     by_status: list[tuple[str, str, int]] = field(default_factory=list)  # (code, stored label, count), most frequent first
     by_direction: dict[str, int] = field(default_factory=dict)
+    received_untouched: int = 0  # incoming invoices of the period the buyer has not responded to yet (still 202 or 203)
     top_rules: list[tuple[str, int]] = field(default_factory=list)  # (rule id, invoices failing it)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total with VAT of the accepted invoices
     buckets: list[tuple[date, int, int]] = field(default_factory=list)  # (first day, accepted, rejected)
@@ -184,6 +187,8 @@ def dashboard(session: Session, tenant_id: int, period: Period) -> Dashboard:
     ):
         by_status.setdefault(code, [label, 0])[1] += count
         by_direction[direction] += count
+        if direction == "incoming" and code in AWAITING_BUYER:
+            result.received_untouched += count
         local = datetime(int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]), tzinfo=UTC).astimezone(period.zone).date()
         slot = counts.get(_bucket_start(local, result.bucket))
         if slot is not None:
@@ -270,7 +275,7 @@ class InvoiceFilter:
         )
 
 
-def _decimal(text: str) -> Decimal | None:
+def parse_decimal(text: str) -> Decimal | None:
     try:
         value = Decimal(text.replace("\u202f", "").replace(" ", "").replace(",", "."))
     except InvalidOperation:
@@ -282,7 +287,11 @@ def parse_filter(args: Mapping[str, str]) -> InvoiceFilter:
     invalid: list[str] = []
 
     def text(name: str, limit: int = 200) -> str:
-        return (args.get(name) or "").strip()[:limit]
+        value = (args.get(name) or "").strip()[:limit]
+        if not xml_safe(value):  # NUL and other controls match nothing stored, and PostgreSQL refuses them: a 500 otherwise
+            invalid.append(name)
+            return ""
+        return value
 
     def checked(name: str, parse: Any) -> Any:
         raw = text(name)
@@ -292,7 +301,7 @@ def parse_filter(args: Mapping[str, str]) -> InvoiceFilter:
         return value
 
     sort = text("sort") or "received"
-    page = text("page")
+    page = text("page", 9)  # int() of thousands of digits raises
     direction = text("direction")
     return InvoiceFilter(
         q=text("q"),
@@ -300,11 +309,11 @@ def parse_filter(args: Mapping[str, str]) -> InvoiceFilter:
         direction=direction if direction in DIRECTIONS else "",
         issued_from=checked("from", parse_date),
         issued_to=checked("to", parse_date),
-        amount_min=checked("min", _decimal),
-        amount_max=checked("max", _decimal),
+        amount_min=checked("min", parse_decimal),
+        amount_max=checked("max", parse_decimal),
         sort=sort if sort in SORTS else "received",
         descending=text("order") != "asc",
-        page=min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1,
+        page=min(int(page), MAX_PAGE) if page.isascii() and page.isdigit() and int(page) > 0 else 1,
         invalid=tuple(invalid),
     )
 

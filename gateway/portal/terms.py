@@ -3,12 +3,15 @@
 A validation finding names the term it concerns ("BT-49"); a compliance officer reads
 "Buyer electronic address".  English names are those of EN 16931-1; French names follow
 its French edition (NF EN 16931-1).  Families that repeat per party (address, contact,
-allowances and charges) are generated from one pattern each.
+allowances and charges) are generated from one pattern each.  The lifecycle's reason codes
+(MDT-113) have their official French labels in `codes.REASONS`; their English ones are here.
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+from gateway.lifecycle.codes import REASONS
 
 _GROUPS = """
 BG-1|Invoice note|Note de facture
@@ -223,3 +226,56 @@ def term_name(term: str | None, lang: str) -> str | None:
     if sub:
         name += " (identifiant du schéma)" if lang == "fr" else " (scheme identifier)"
     return name
+
+
+# The reform's reason codes (MDT-113) in English; their French labels are the official ones in `codes.REASONS`.
+_REASONS_EN = {
+    "AUTRE": "Other",
+    "CONTACT_ACHTR": "Other: contact your buyer",
+    "COORD_BANC_ERR": "Wrong bank details",
+    "DEST_ERR": "Wrong recipient",
+    "DOUBLE_FACT": "F1 regulatory data sent twice",
+    "CMD_ERR": "Purchase order number wrong or missing",
+    "JUSTIF_ABS": "Supporting document missing or insufficient",
+    "LIVR_INCOMP": "Delivery incomplete or not made",
+    "ST_CT_NON_DECLAR": "Undeclared subcontractor or co-contractor",
+    "SUPPR_COMP_AVOIR": "Withdrawn to offset credit notes",
+    "TRANSF_PMNT_REGIE": "Transferred for payment by the cashier",
+    "RETRAIT_MAN_SERV": "Withdrawn by hand by the department",
+    "TX_TVA_ERR": "Wrong VAT rate",
+    "ROUTAGE_ERR": "Routing error",
+    "CALCUL_ERR": "Calculation error in the invoice",
+    "NON_CONFORME": "Legal mention missing",
+    "DEST_INC": "Unknown recipient",
+    "TRANSAC_INC": "Unknown transaction",
+    "EMMET_INC": "Unknown issuer",
+    "CONTRAT_TERM": "Contract ended",
+    "ADR_ERR": "Wrong electronic invoicing address",
+    "SIRET_ERR": "SIRET wrong or missing",
+    "CODE_ROUTAGE_ERR": "Routing code missing or wrong",
+    "REF_CT_ABSENT": "Contract reference missing",
+    "REF_ERR": "Wrong reference",
+    "PU_ERR": "Wrong unit price",
+    "REM_ERR": "Wrong discount",
+    "QTE_ERR": "Wrong quantity",
+    "ART_ERR": "Wrong item",
+    "MODPAI_ERR": "Wrong payment terms",
+    "QUALITE_ERR": "Wrong quality of the item delivered",
+    "DOUBLON": "Duplicate invoice (already issued or received)",
+    "MONTANTTOTAL_ERR": "Wrong total amount",
+    "NON_TRANSMISE": "Recipient not connected",
+    "REJ_SEMAN": "Semantic format not respected",
+    "REJ_UNI": "Uniqueness not respected",
+    "REJ_COH": "Inconsistent with the data or reference lists",
+    "REJ_ADR": "Addressing check",
+    "REJ_CONT_B2G": "B2G check",
+    "REJ_REF_PJ": "Attachment reference",
+    "REJ_ASS_PJ": "Attachment association",
+}
+
+
+def reason_name(code: str | None, lang: str) -> str:
+    """A reason code's label: the official French one, or its English rendering; "" when unknown."""
+    if not code:
+        return ""
+    return REASONS.get(code, "") if lang == "fr" else _REASONS_EN.get(code, REASONS.get(code, ""))

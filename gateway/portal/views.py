@@ -16,10 +16,11 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, abort, current_app, flash, g, redirect, render_template, request, session, stream_with_context, url_for
@@ -33,29 +34,39 @@ from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import ArchiveError
 from gateway.jobs import outbox
 from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
-from gateway.lifecycle import codes
+from gateway.lifecycle import codes, parties, service
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
 from gateway.portal import i18n, queries
 from gateway.portal.auth import (
+    ADMINISTER,
+    MIN_PASSWORD_LENGTH,
     OPERATE,
     SECRET_FILE,
+    AccountError,
     PortalSettings,
     authenticate,
     can,
+    change_role,
+    create_user,
     csrf_token,
     csrf_valid,
     end_all_sessions,
     load_or_create_secret,
     session_user,
+    set_disabled,
     start_session,
+    users_of,
 )
+from gateway.portal.buyer import BuyerForm, read_buyer_form
 from gateway.portal.charts import bar_chart
 from gateway.portal.i18n import N_
-from gateway.portal.models import PortalUser
+from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
-from gateway.portal.terms import term_name
+from gateway.portal.terms import reason_name, term_name
 from gateway.store import models as db
+from gateway.webhooks import sender
+from gateway.webhooks.models import SENDING, STATES, WebhookDelivery
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates", static_folder="static")
 log = logging.getLogger(__name__)
@@ -65,6 +76,8 @@ PUBLIC = {"portal.sign_in", "portal.static", "portal.language"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DOCUMENT_KINDS = ("facturx", "facturx-signed", "ubl", "ubl-signed", "cii", "input", "canonical")  # display order
 SEVERITY_ORDER = {"fatal": 0, "warning": 1, "information": 2}
+WEBHOOKS_LISTED = 100
+Row = TypeVar("Row", db.Invoice, Delivery, WebhookDelivery)  # the tenant-scoped rows a URL names by UUID
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'self'; frame-src 'self'; "
     "frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
@@ -179,6 +192,7 @@ def _template_context() -> dict[str, Any]:
         "lang": lang,
         "user": g.get("user"),
         "can_operate": g.get("user") is not None and can(g.user, OPERATE),
+        "can_administer": g.get("user") is not None and can(g.user, ADMINISTER),
         "amount": lambda value, currency: i18n.format_amount(value, currency, lang),
         "number": lambda value, places=None: i18n.format_decimal(value, lang, places),
         "percent": lambda ratio: i18n.format_percent(ratio, lang),
@@ -187,12 +201,18 @@ def _template_context() -> dict[str, Any]:
         "day_month": lambda value: i18n.format_day_month(value, lang),
         "moment": lambda value, seconds=False: i18n.format_datetime(value, lang, zone, seconds),
         "size": lambda value: i18n.format_size(value, lang),
+        "stored_amount": lambda text, currency: i18n.format_amount(Decimal(text), currency, lang),
+        "stored_day": lambda text: i18n.format_date(date.fromisoformat(text), lang),
         "status_label": status_label,
         "term_name": lambda term: term_name(term, lang),
+        "reason_name": lambda code: reason_name(code, lang),
         "role_name": role_name,
         "party_role": party_role,
         "direction_name": direction_name,
         "delivery_label": delivery_label,
+        "source_name": source_name,
+        "routing_step": routing_step,
+        "webhook_state": webhook_state,
         "zone_name": settings().time_zone,
     }
 
@@ -255,6 +275,50 @@ def delivery_label(code: str | None) -> str:
 
 def direction_name(direction: str) -> str:
     return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}.get(direction, direction)
+
+
+def source_name(source: str) -> str:
+    """Where a status came from (StatusEvent.source) in the reader's language."""
+    names = {
+        "gateway-intake": _("Gateway — intake checks"),
+        service.SOURCE_GATEWAY: _("Gateway"),
+        service.SOURCE_API: _("Your ERP (API)"),
+        service.SOURCE_PORTAL: _("Portal"),
+        service.SOURCE_PAYMENT: _("Payment"),
+        service.SOURCE_PARTNER: _("Partner platform"),
+        service.SOURCE_PPF: _("Public platform (PPF)"),
+    }
+    return names.get(source, source)
+
+
+def routing_step(step: str | None, outcome: str | None = None) -> str:
+    """A routing step (gateway.routing.router.Step.step), or what came of it (.outcome), in the reader's language."""
+    names = {
+        "rule": _("tenant routing rule"),
+        "directory": _("routing directory"),
+        "heuristic": _("public-sector SIREN heuristic"),
+        "peppol": _("Peppol address of the buyer"),
+        "email": _("e-mail address of the buyer"),
+        "default": _("default rule"),
+        "decided": _("decided"),
+        "no-match": _("no match"),
+        "skipped": _("skipped"),
+        "not-found": _("not found"),
+    }
+    key = outcome if outcome is not None else step
+    return names.get(key or "", key or "—")
+
+
+def webhook_state(state: str) -> str:
+    """A webhook delivery's state in the reader's language."""
+    names = {
+        "pending": _("waiting"),
+        "retrying": _("failing, will retry"),
+        "sending": _("being sent"),
+        "delivered": _("delivered"),
+        "failed": _("failed"),
+    }
+    return names.get(state, state)
 
 
 # ---------------------------------------------------------------------------- sign-in, sign-out, language
@@ -376,12 +440,16 @@ def invoices_csv() -> Response:
     return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
 
 
-def own_invoice(invoice_id: str) -> db.Invoice:
-    """The user's tenant's invoice, or 404 (unknown, malformed or another tenant's: indistinguishable)."""
-    row = db_session().get(db.Invoice, invoice_id) if UUID.match(invoice_id) else None
+def own(model: type[Row], row_id: str) -> Row:
+    """The user's tenant's row of `model` with this UUID, or 404 (unknown, malformed or another tenant's: indistinguishable)."""
+    row = db_session().get(model, row_id) if UUID.match(row_id) else None
     if row is None or row.tenant_id != current_user().tenant_id:
         abort(404)
     return row
+
+
+def own_invoice(invoice_id: str) -> db.Invoice:
+    return own(db.Invoice, invoice_id)
 
 
 def _canonical(row: db.Invoice) -> Invoice | None:
@@ -402,10 +470,18 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None) -> str:
+def _buyer_statuses(row: db.Invoice) -> list[codes.Status] | None:
+    """The statuses the user may set now as the invoice's buyer: None when there is no form to show (not incoming, no right)."""
+    if row.direction != "incoming" or not can(current_user(), OPERATE):
+        return None
+    return [] if row.state == db.STATE_REJECTED else parties.settable(row.direction, row.status)
+
+
+def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None, form: BuyerForm | None = None, code: int = 200) -> tuple[str, int]:
     documents = {d.kind: d for d in row.documents}
     checkpoint = archive().latest_checkpoint(db_session())
-    return render_template(
+    settable = _buyer_statuses(row)
+    page = render_template(
         "portal/invoice.html",
         row=row,
         invoice=_canonical(row),
@@ -413,21 +489,53 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None) ->
         documents=[documents[kind] for kind in DOCUMENT_KINDS if kind in documents],
         entries=archive_entries(db_session(), row.tenant_id, row.id),
         checkpoint=checkpoint,
-        reasons=codes.REASONS,
+        timeline=service.timeline(db_session(), row),
         evidence=evidence,
         checks={check.entry["seq"]: check for check in evidence.entries} if evidence else {},
         deliveries=queries.deliveries_of(db_session(), row.tenant_id, row.id),
         retryable=RETRYABLE_STATES,
+        settable=settable,
+        form=form or BuyerForm(),
+        form_reasons=sorted({reason for status in settable or () for reason in (status.reasons or ())}),
     )
+    return page, code
 
 
 @bp.get("/invoices/<invoice_id>")
-def invoice(invoice_id: str) -> str:
+def invoice(invoice_id: str) -> tuple[str, int]:
     return _render_invoice(own_invoice(invoice_id))
 
 
+@bp.post("/invoices/<invoice_id>/statuses")
+@requires(OPERATE)
+def set_status(invoice_id: str) -> Response | tuple[str, int]:
+    """Set a status as the buyer of an incoming invoice, under the reform's rules (`service.record`, strict): errors come back in the form."""
+    row = own_invoice(invoice_id)
+    settable = _buyer_statuses(row)
+    if settable is None:  # an outgoing invoice: the tenant is its seller, the buyer's statuses are not its own
+        abort(403)
+    form = read_buyer_form(request.form, row, settable, g.lang)
+    if form.change is not None:
+        try:
+            parties.check_emitter(form.change, row.direction)
+            service.record(
+                db_session(), archive(), row, form.change, source=service.SOURCE_PORTAL, actor=f"portal:{current_user().email}", strict=True
+            )
+            db_session().commit()
+        except (service.StatusRefused, service.IllegalTransition, service.NotInLifecycle, parties.NotYourStatus) as exc:
+            db_session().rollback()
+            log.info("status %s on invoice %s refused for portal user %s: %s", form.change.code, row.id, current_user().id, exc.message)
+            form.refused(exc, g.lang)
+            row = own_invoice(invoice_id)
+        else:
+            log.info("status %s set on invoice %s by portal user %s", form.change.code, row.id, current_user().id)
+            flash(_("Status {code} {label} recorded.", code=form.change.code, label=status_label(form.change.code)), "success")
+            return redirect(url_for("portal.invoice", invoice_id=row.id) + "#timeline")
+    return _render_invoice(row, form=form, code=422)
+
+
 @bp.get("/invoices/<invoice_id>/verify")
-def verify(invoice_id: str) -> str:
+def verify(invoice_id: str) -> tuple[str, int]:
     """Recompute this invoice's archive entries and inclusion proofs now (read-only: nothing changes)."""
     row = own_invoice(invoice_id)
     return _render_invoice(row, evidence=verify_invoice(db_session(), archive(), row.tenant_id, row.id))
@@ -478,9 +586,7 @@ def operations() -> str:
 @requires(OPERATE)
 def retry_delivery(delivery_id: str) -> Response:
     """Send a dead or unroutable delivery again (due now, fresh attempt budget); another tenant's delivery is a 404 like an unknown one."""
-    delivery = db_session().get(Delivery, delivery_id) if UUID.match(delivery_id) else None
-    if delivery is None or delivery.tenant_id != current_user().tenant_id:
-        abort(404)
+    delivery = own(Delivery, delivery_id)
     try:
         outbox.retry(db_session(), delivery)
         db_session().commit()
@@ -505,3 +611,109 @@ def checkpoint() -> Response:
         log.error("checkpoint refused: %s", exc)
         flash(_("The checkpoint could not be signed: {reason}", reason=str(exc)), "error")
     return redirect(_local_target(request.form.get("next")) or url_for("portal.operations"))
+
+
+# ---------------------------------------------------------------------------- webhook deliveries
+
+
+@bp.get("/operations/webhooks")
+@requires(OPERATE)
+def webhooks() -> str:
+    """The tenant's latest webhook deliveries (the API's list), optionally in one state, with the invoices they are about."""
+    state = request.args.get("state") if request.args.get("state") in STATES else None
+    rows = sender.deliveries(db_session(), current_user().tenant_id, state=state, limit=WEBHOOKS_LISTED)
+    ids = {row.invoice_id for row in rows if row.invoice_id}
+    numbers = {id_: number for id_, number in db_session().execute(select(db.Invoice.id, db.Invoice.number).where(db.Invoice.id.in_(ids)))}
+    return render_template("portal/webhooks.html", rows=rows, numbers=numbers, state=state, states=STATES, sending=SENDING)
+
+
+@bp.post("/operations/webhooks/<delivery_id>/replay")
+@requires(OPERATE)
+def replay_webhook(delivery_id: str) -> Response:
+    """Send a webhook delivery again: the same bytes, freshly signed (`sender.replay`); another tenant's is a 404 like an unknown one."""
+    delivery = own(WebhookDelivery, delivery_id)
+    try:
+        sender.replay(db_session(), delivery)
+        db_session().commit()
+        log.info("webhook delivery %s replayed by portal user %s", delivery.id, current_user().id)
+        flash(_("The {event} notification will be sent again shortly.", event=delivery.event), "success")
+    except sender.InFlight:
+        db_session().rollback()
+        flash(_("This notification is being sent right now: nothing was changed."), "error")
+    return redirect(_local_target(request.form.get("next")) or url_for("portal.webhooks"))
+
+
+# ---------------------------------------------------------------------------- users (administrators)
+
+
+_ACCOUNT_ERRORS = {
+    "email": N_("Enter a valid e-mail address."),
+    "role": N_("Choose a role."),
+    "password": N_("The initial password needs {min} characters or more."),
+    "taken": N_("An account with this e-mail address already exists."),
+    "yourself": N_("You cannot change your own role or disable your own account."),
+}
+
+
+def _render_users(values: dict[str, str] | None = None, error: AccountError | None = None, code: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "portal/users.html",
+        users=users_of(db_session(), current_user().tenant),
+        roles=ROLES,
+        min_password=MIN_PASSWORD_LENGTH,
+        values=values or {},
+        error_field=error.reason if error else None,
+        error=_(_ACCOUNT_ERRORS[error.reason], min=MIN_PASSWORD_LENGTH) if error else None,
+    )
+    return page, code
+
+
+@bp.get("/users")
+@requires(ADMINISTER)
+def users() -> tuple[str, int]:
+    return _render_users()
+
+
+@bp.post("/users")
+@requires(ADMINISTER)
+def create_account() -> Response | tuple[str, int]:
+    """Create an account of the administrator's tenant with its initial password (told to the person out of band)."""
+    values = {"email": request.form.get("email", "").strip(), "role": request.form.get("role", "")}
+    try:
+        user = create_user(db_session(), current_user().tenant, values["email"], values["role"], request.form.get("password", ""))
+        db_session().commit()
+    except AccountError as exc:
+        db_session().rollback()
+        return _render_users(values, exc, 422)
+    log.info("portal user %s (%s) created by portal user %s", user.id, user.role, current_user().id)
+    flash(_("Account {email} created as {role}.", email=user.email, role=role_name(user.role)), "success")
+    return redirect(url_for("portal.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@requires(ADMINISTER)
+def change_account(user_id: int) -> Response | tuple[str, int]:
+    """Change an account's role, or disable it (its sessions end at once) or enable it again."""
+    user = db_session().get(PortalUser, user_id)
+    if user is None or user.tenant_id != current_user().tenant_id:
+        abort(404)
+    action = request.form.get("action")
+    try:
+        if action == "role":
+            change_role(user, request.form.get("role", ""), current_user())
+            message = _("{email} is now {role}.", email=user.email, role=role_name(user.role))
+        elif action == "disable":
+            set_disabled(user, True, current_user())
+            message = _("{email} is disabled: their sessions have ended.", email=user.email)
+        elif action == "enable":
+            set_disabled(user, False, current_user())
+            message = _("{email} may sign in again.", email=user.email)
+        else:
+            abort(400)
+        db_session().commit()
+    except AccountError as exc:
+        db_session().rollback()
+        return _render_users(error=exc, code=422)
+    log.info("portal user %s: %s by portal user %s", user.id, action, current_user().id)
+    flash(message, "success")
+    return redirect(url_for("portal.users"))

@@ -3,11 +3,14 @@
 `<root>/ab/cdef….bin` holds the exact bytes whose SHA-256 is `abcdef…`.  Writes go
 to a temporary file renamed into place, so a reader never sees a partial file and
 two writers of the same content do not conflict.  A file written for a transaction
-that later rolls back is only an unreferenced copy, never a wrong one.
+that later rolls back is only an unreferenced copy, never a wrong one.  A write the
+file system refuses (full, read-only, …) is a `StorageError`: callers write the bytes
+before they commit the rows that name them, so the refusal rolls the rows back.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -16,6 +19,14 @@ from pathlib import Path
 
 class BlobCorrupted(RuntimeError):
     """A stored file whose bytes no longer match its name: a storage fault, not an input error."""
+
+
+class StorageError(OSError):
+    """The document folder refused a write: `full` (ENOSPC, EDQUOT, EFBIG), else unavailable (EROFS, EACCES, EIO …)."""
+
+    @property
+    def full(self) -> bool:
+        return self.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -39,17 +50,20 @@ class BlobStore:
         target = self.path(digest)
         if target.is_file() and target.stat().st_size == len(data):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(exc.errno, f"document storage {self.root} cannot be written: {exc.strerror}") from exc
         return digest
 
     def get(self, digest: str) -> bytes:

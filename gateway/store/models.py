@@ -27,7 +27,7 @@ STATE_RECEIVED = "received"
 STATE_VALIDATED = "validated"
 STATE_REJECTED = "rejected"
 STATUS_REJECTED = "rejected"
-DOCUMENT_KINDS = ("input", "canonical", "cii", "ubl", "facturx", "ubl-signed", "facturx-signed")
+DOCUMENT_KINDS = ("input", "canonical", "cii", "ubl", "facturx", "ubl-signed", "facturx-signed", "ubl-peppol")  # ubl-peppol: written at delivery
 
 
 def utcnow() -> datetime:

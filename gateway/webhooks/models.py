@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.store.models import Base, JSONType, UTCDateTime, new_id, utcnow
 
-EVENTS = ("invoice.accepted", "invoice.rejected", "invoice.status_changed")
+EVENTS = ("invoice.accepted", "invoice.rejected", "invoice.status_changed", "invoice.received")
 PENDING, RETRYING, SENDING, DELIVERED, FAILED = "pending", "retrying", "sending", "delivered", "failed"
 STATES = (PENDING, RETRYING, SENDING, DELIVERED, FAILED)
 DUE_STATES = (PENDING, RETRYING)

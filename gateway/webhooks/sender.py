@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gateway.jobs.outbox import backoff
 from gateway.store import models as db
@@ -52,6 +52,15 @@ def subscriptions(session: Session, tenant_id: int) -> list[Subscription]:
     """The tenant's subscriptions that are not deleted, oldest first."""
     query = select(Subscription).where(Subscription.tenant_id == tenant_id, Subscription.deleted_at.is_(None)).order_by(Subscription.created_at)
     return list(session.scalars(query))
+
+
+def deliveries(session: Session, tenant_id: int, *, state: str | None = None, limit: int = 100) -> list[WebhookDelivery]:
+    """The tenant's latest deliveries, newest first, optionally in one state, with their attempts and subscriptions (API and portal)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id)
+    if state is not None:
+        query = query.where(WebhookDelivery.state == state)
+    query = query.options(selectinload(WebhookDelivery.attempt_rows), selectinload(WebhookDelivery.subscription))
+    return list(session.scalars(query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit)))
 
 
 def enqueue(session: Session, invoice: db.Invoice, event: str, extra: dict[str, Any] | None = None) -> list[WebhookDelivery]:

@@ -235,12 +235,16 @@ def test_body_over_the_limit_is_413(gateway_config):
 # ---------------------------------------------------------------------------- authentication, tenancy
 
 
-def test_health_and_openapi_need_no_key(app, documented):
+def test_health_readiness_and_openapi_need_no_key(app, documented):
     client = app.test_client()
     health = client.get("/healthz")
-    assert health.status_code == 200
+    assert health.status_code == 200 and health.get_json() == {"status": "ok"}
     documented("Health", health.get_json())
-    assert health.get_json()["signing"]["status"] == "disabled"  # no [signing] table: the gateway does not sign
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    documented("Readiness", ready.get_json())
+    assert ready.get_json()["signing"]["status"] == "disabled"  # no [signing] table: the gateway does not sign
+    assert ready.get_json()["database"] == ready.get_json()["storage"] == "ok"
     assert client.get("/api/openapi.json").get_json()["openapi"] == "3.1.0"
 
 

@@ -68,13 +68,26 @@ def test_checkpoint_if_due(sqlite_setup):
     from datetime import timedelta
 
     with sqlite_setup.database.session() as session:
-        assert sqlite_setup.archive.checkpoint_if_due(session) is not None  # never checkpointed
+        assert sqlite_setup.archive.checkpoint_if_due(session) is None  # an empty archive: nothing to sign
+    sqlite_setup.append(1)
+    with sqlite_setup.database.session() as session:
+        assert sqlite_setup.archive.checkpoint_if_due(session).tree_size == 1  # never checkpointed
         assert sqlite_setup.archive.checkpoint_if_due(session) is None  # nothing new
     sqlite_setup.append(1)
     with sqlite_setup.database.session() as session:
         assert sqlite_setup.archive.checkpoint_if_due(session) is None  # too soon
         later = sqlite_setup.archive.latest_checkpoint(session).time + timedelta(hours=2)
-        assert sqlite_setup.archive.checkpoint_if_due(session, now=later).tree_size == 1
+        assert sqlite_setup.archive.checkpoint_if_due(session, now=later).tree_size == 2
+    assert sqlite_setup.verify().ok
+
+
+def test_a_checkpoint_of_the_empty_archive_verifies(sqlite_setup):
+    """Schedulers before this fix signed the empty archive at start; such a checkpoint is checked, not reported as truncation."""
+    with sqlite_setup.database.session() as session:
+        sqlite_setup.archive.checkpoint(session)
+    sqlite_setup.append(3)
+    result = sqlite_setup.verify()
+    assert result.ok and result.checkpoints == 1, result.summary()
 
 
 def test_ten_thousand_untouched_entries_verify_clean(setup):

@@ -180,7 +180,16 @@ def test_serve_migrates_and_answers(tmp_path):
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert json.load(response) == {"status": "ok", "database": "ok", "signing": {"status": "disabled", "certificates": []}}
+                    assert json.load(response) == {"status": "ok"}
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    ready = json.load(response)
+                    assert ready == {
+                        "status": "ready",
+                        "database": "ok",
+                        "storage": "ok",
+                        "scheduler": "running",  # serve runs the delivery worker and the scheduler in-process
+                        "signing": {"status": "disabled", "certificates": []},
+                    }
                     break
             except OSError:
                 assert server.poll() is None, server.stdout.read().decode()

@@ -185,10 +185,21 @@ def test_pending_report_is_an_accepted_receipt_then_a_report(server):
     server.processing_delay = 0.3
     connector = ChorusProConnector(server.client_config(report_wait=0))
     receipt = connector.send(envelope("ubl"))
-    assert receipt.accepted and receipt.message == "deposited; deposit report pending"
+    assert receipt.accepted and receipt.pending and receipt.message == "deposited; deposit report pending"
     assert connector.deposit_report(receipt.remote_id).state == "IN_RECU"
+    assert connector.final_receipt(receipt.remote_id) is None  # still pending: asked again later by the scheduler
     time.sleep(0.35)
-    assert connector.deposit_report(receipt.remote_id).state == "IN_INTEGRE"
+    final = connector.final_receipt(receipt.remote_id)
+    assert final is not None and (final.accepted, final.pending, final.message, final.remote_id) == (True, False, "IN_INTEGRE", receipt.remote_id)
+    server.reject_with = "Engagement inconnu"
+    try:
+        rejected = connector.send(envelope("ubl", number="F2026-PENDING-2"))
+        time.sleep(0.35)
+        verdict = connector.final_receipt(rejected.remote_id)
+    finally:
+        server.reject_with = None
+    assert rejected.pending and verdict is not None and not verdict.accepted
+    assert verdict.message == "IN_REJETE; F2026-PENDING-2: Engagement inconnu"
 
 
 def test_an_invoice_already_on_chorus_pro_is_not_deposited_again(server, connector):

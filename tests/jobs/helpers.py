@@ -68,12 +68,17 @@ def _facturx() -> bytes:
     return build_facturx(processed.invoice, write_cii(processed.invoice), language="fr")
 
 
-def processed(number: str, buyer: dict[str, Any] | None = None, *, facturx: bool = False, **fields: Any) -> intake.Processed:
-    """The example invoice as `number`, to `buyer` (changes to the example's buyer), with other `fields`, ready for `intake.store`."""
+def invoice_json(number: str, buyer: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """The example invoice's intake JSON as `number`, to `buyer` (changes to the example's buyer), with other `fields`."""
     data = {**copy.deepcopy(load_example("invoice-fr-b2b")), **fields}
     data["number"] = number
     data["buyer"] = {k: v for k, v in {**data["buyer"], **(buyer or {})}.items() if v is not None}
-    result = intake.read_json(data)
+    return data
+
+
+def processed(number: str, buyer: dict[str, Any] | None = None, *, facturx: bool = False, **fields: Any) -> intake.Processed:
+    """The example invoice as `number`, to `buyer`, with other `fields` (see `invoice_json`), ready for `intake.store`."""
+    result = intake.read_json(invoice_json(number, buyer, **fields))
     invoice = result.invoice
     result.documents["cii"] = (write_cii(invoice, profile=result.profile.name), intake.XML_TYPE)
     result.documents["ubl"] = (write_ubl(invoice), intake.XML_TYPE)
@@ -118,7 +123,7 @@ class Networks:
 
     def connectors(self, **chorus_overrides: Any) -> dict[str, Any]:
         return {
-            "chorus_pro": self.chorus.client_config(timeout=5.0, report_wait=2.0, **chorus_overrides),
+            "chorus_pro": self.chorus.client_config(**{"timeout": 5.0, "report_wait": 2.0, **chorus_overrides}),
             "email": self.smtp.client_config(self.ca_file),
         }
 

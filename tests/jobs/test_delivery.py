@@ -5,14 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from connectors.peppol import identifiers as ids
-from connectors.peppol.identifiers import ParticipantId
-from connectors.peppol.sml import dns_name
 from gateway.archive.models import ArchiveEntry
 from gateway.jobs import outbox
 from gateway.jobs.models import (
@@ -28,10 +24,9 @@ from gateway.jobs.models import (
     UNROUTABLE,
     Delivery,
 )
-from gateway.jobs.polling import poll
+from gateway.jobs.polling import poll, poll_reports
 from gateway.jobs.worker import Worker
 from gateway.store import models as db
-from tests.connectors.peppol_servers import AccessPoint, DnsServer, Naptr, Registration, SmpServer, make_pki
 from tests.jobs import helpers
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,6 +82,60 @@ def test_a_chorus_pro_refusal_is_a_dead_letter_and_status_213(setup):
     assert codes_of(invoice) == ["200", "213"]
     assert invoice.events[-1].detail["reason_code"] == "REJ_CONT_B2G"
     assert receipts_of(setup, invoice_id)[0]["accepted"] is False
+
+
+def sent_pending(setup, reject_with: str | None) -> tuple[object, str, str]:
+    """A Chorus Pro delivery recorded while its deposit report was still pending (report_wait shorter than the
+    platform's processing); the flow then ends rejected with `reject_with`, or integrated.  The deliverer, invoice and flow."""
+    invoice_id = one(setup)
+    deliverer = setup.deliverer(connectors=setup.net.connectors(report_wait=0.05))
+    chorus = setup.net.chorus
+    chorus.processing_delay = 0.5
+    try:
+        setup.drain(deliverer)
+    finally:
+        chorus.processing_delay = 0.0
+    delivery, invoice = state_of(setup, invoice_id)
+    assert (delivery.state, codes_of(invoice)) == (SENT, ["200", "201"])  # deposited: emitted by the platform
+    assert delivery.attempt_rows[0].receipt["pending"] is True and "deposit report pending" in delivery.attempt_rows[0].receipt["message"]
+    chorus.reject_with = reject_with
+    return deliverer, invoice_id, delivery.remote_id
+
+
+def settled(setup, deliverer, chorus, numero: str) -> None:
+    """Poll until the flow's report is final and its verdict recorded (the loopback platform settles it after its delay)."""
+    deadline = time.monotonic() + 30
+    while not poll_reports(deliverer):
+        assert time.monotonic() < deadline, f"flow {numero} still {chorus.flows[numero].state}"
+        time.sleep(0.1)
+
+
+def test_a_pending_deposit_report_is_polled_until_it_rejects_the_flow_then_dead_letter_and_213(setup):
+    chorus = setup.net.chorus
+    deliverer, invoice_id, numero = sent_pending(setup, reject_with="Code service inconnu")
+    try:
+        settled(setup, deliverer, chorus, numero)
+    finally:
+        chorus.reject_with = None
+    delivery, invoice = state_of(setup, invoice_id)
+    assert (delivery.state, invoice.state, chorus.flows[numero].state) == (DEAD, INVOICE_UNDELIVERABLE, "IN_REJETE")
+    assert delivery.last_error == f"refused by chorus_pro after hand-over: IN_REJETE; {invoice.number}: Code service inconnu"
+    assert codes_of(invoice) == ["200", "201", "213"] and invoice.status == "213"
+    assert invoice.events[-1].detail["reason_code"] == "REJ_CONT_B2G" and "Code service inconnu" in invoice.events[-1].detail["comment"]
+    hand_over, verdict = receipts_of(setup, invoice_id)
+    assert (hand_over["pending"], verdict["pending"], verdict["accepted"]) == (True, False, False)
+    assert delivery.attempt_rows[0].receipt == {k: v for k, v in verdict.items() if k not in ("delivery", "invoice", "idempotency_key")}
+    assert poll_reports(deliverer) == 0 and codes_of(state_of(setup, invoice_id)[1]) == ["200", "201", "213"]  # asked once only
+
+
+def test_a_pending_deposit_report_that_ends_integrated_completes_the_receipt_only(setup):
+    chorus = setup.net.chorus
+    deliverer, invoice_id, numero = sent_pending(setup, reject_with=None)
+    settled(setup, deliverer, chorus, numero)
+    delivery, invoice = state_of(setup, invoice_id)
+    assert (delivery.state, codes_of(invoice), chorus.flows[numero].state) == (SENT, ["200", "201"], "IN_INTEGRE")
+    assert delivery.attempt_rows[0].receipt["pending"] is False and delivery.attempt_rows[0].receipt["message"] == "IN_INTEGRE"
+    assert [r["pending"] for r in receipts_of(setup, invoice_id)] == [True, False]
 
 
 def test_a_permanent_error_is_not_retried(setup):
@@ -233,74 +282,3 @@ def test_worker_threads_deliver_everything_and_stop_cleanly(setup):
         worker.stop()
     assert {state_of(setup, i)[0].state for i in invoice_ids} == {SENT}
     assert worker.release_expired() == 0
-
-
-# ---------------------------------------------------------------------------------------------- Peppol
-
-
-@pytest.fixture(scope="module")
-def peppol(tmp_path_factory) -> Iterator[dict]:
-    pki = make_pki()
-    dns, smp, ap = DnsServer(), SmpServer(pki.smp_test), AccessPoint()
-    registered = ParticipantId.parse("0225:356000000")
-    smp.register(
-        Registration(
-            participant=registered.prefixed,
-            document_types=[ids.FR_UBL_INVOICE_CIUS.value, ids.BIS3_INVOICE.value],
-            processes=[ids.FR_PROCESS_REGULATED, ids.BIS3_PROCESS],
-            endpoint_url="https://ap.receiver.loopback.test/as4",
-            ap_certificate=pki.ap_test,
-        )
-    )
-    dns.records[dns_name(registered, "sml.loopback.test")] = [Naptr(100, 10, "U", "Meta:SMP", f"!^.*$!{smp.url}!")]
-    yield {
-        "ap": ap,
-        "dns": dns,
-        "config": {
-            "mode": "submission_api",
-            "stage": "test",
-            "sml_zone": "sml.loopback.test",
-            "dns_nameserver": "127.0.0.1",
-            "dns_port": dns.port,
-            "dns_timeout": 1.0,
-            "smp_trust_anchors": pki.smp_ca_test.cert_pem.decode(),
-            "submission_url": ap.url,
-            "submission_token": ap.token,
-            "timeout": 2.0,
-        },
-    }
-    for server in (dns, smp, ap):
-        server.close()
-
-
-def test_peppol_lookup_routes_registered_participants_to_peppol_and_others_on(setup, peppol):
-    connectors = {**setup.net.connectors(), "peppol": peppol["config"]}
-    deliverer = setup.deliverer(routing={"peppol_participants": "lookup"}, connectors=connectors)
-    french_cius = {"specification_id": ids.FR_CIUS_CUSTOMIZATION}  # the document type the participant registered
-    registered = one(setup, {"contact": None}, **french_cius)  # BT-49 0225:356000000
-    unknown = one(setup, {**helpers.PRIVATE_BUYER, "electronic_address": {"scheme": "0225", "value": "443061841"}}, **french_cius)
-    setup.drain(deliverer)
-    delivery, invoice = state_of(setup, registered)
-    assert (delivery.state, delivery.channel, delivery.document_kind) == (SENT, "peppol", "ubl")
-    assert delivery.decision["reason"].endswith("found by SML/SMP look-up") and codes_of(invoice) == ["200", "201"]
-    assert delivery.remote_id in peppol["ap"].delivered  # the SBDH InstanceIdentifier, derived from the idempotency key
-    delivery, _ = state_of(setup, unknown)
-    assert (delivery.state, delivery.channel) == (SENT, "email")
-    steps = delivery.decision["steps"]
-    assert any(s["step"] == "peppol" and s["outcome"] == "not-found" and "not registered" in s["detail"] for s in steps)
-
-
-def test_a_dns_outage_during_a_peppol_lookup_is_retried_not_rerouted(setup, peppol):
-    connectors = {**setup.net.connectors(), "peppol": peppol["config"]}
-    deliverer = setup.deliverer(routing={"peppol_participants": "lookup"}, connectors=connectors, backoff_base_seconds=1.0, backoff_max_seconds=1.0)
-    invoice_id = one(setup, specification_id=ids.FR_CIUS_CUSTOMIZATION)
-    peppol["dns"].silent = True
-    try:
-        setup.drain(deliverer)
-    finally:
-        peppol["dns"].silent = False
-    delivery, _ = state_of(setup, invoice_id)
-    assert (delivery.state, delivery.channel, delivery.decision) == (RETRYING, None, None)
-    time.sleep(1.05)
-    setup.drain(deliverer)
-    assert state_of(setup, invoice_id)[0].channel == "peppol"

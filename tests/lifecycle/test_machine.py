@@ -62,7 +62,7 @@ def test_statuses_as_data():
         assert status.label and status.label_en and status.emitters <= set(codes.ROLES)
         assert status.reasons is None or status.reasons <= set(codes.REASONS), status.code
         assert (status.phase == codes.TRANSMISSION) == (status.emitters == {codes.PLATFORM}), status.code
-    assert set(codes.PARTY_STATUSES) == {"205", "206", "207", "208", "209", "210", "211", "212"}
+    assert set(codes.PARTY_STATUSES) == {"204", "205", "206", "207", "208", "209", "210", "211", "212"}
     assert "DOUBLON" in codes.status("213").reasons and "TX_TVA_ERR" in codes.status("210").reasons
 
 

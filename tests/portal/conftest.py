@@ -8,8 +8,10 @@ for tenant A, one invoice for tenant B.
 from __future__ import annotations
 
 import copy
+import threading
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -17,11 +19,15 @@ from sqlalchemy.orm import Session
 
 from gateway import intake
 from gateway.app import create_app
+from gateway.formats.ubl import write_ubl
 from gateway.jobs.models import DEAD, OUTCOME_REJECTED, Delivery, DeliveryAttempt
 from gateway.portal.auth import create_user
 from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
-from gateway.store.models import utcnow
+from gateway.reception.service import receive
+from gateway.store.models import Tenant, utcnow
 from gateway.store.tenants import create_tenant
+from gateway.webhooks import sender
+from gateway.webhooks.models import Subscription, WebhookDelivery
 from tests.conftest import load_example
 
 PASSWORD = "correct horse battery staple"
@@ -71,6 +77,17 @@ def populate(app) -> World:
     return world
 
 
+def receive_invoice(app, tenant_name: str, number: str, source: str = "invoice-fr-b2b") -> str:
+    """An invoice a partner sent `tenant_name`, stored by the real reception (UBL in, validated, archived, 202 Reçue par la plateforme)."""
+    database, archive = app.extensions["gateway.database"], app.extensions["gateway.archive"]
+    ubl = write_ubl(intake.read_json(example(source, number)).invoice)
+    with database.session() as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+        received = receive(session, archive, tenant, ubl, "application/xml", channel="api", origin="partner-test")
+        assert received.status == "202", received.reasons
+        return received.invoice.id
+
+
 def kill_delivery(session: Session, invoice_id: str) -> Delivery:
     """Put the invoice's delivery in the dead-letter queue the way a worker leaves it: one closed attempt refused by the network."""
     delivery = session.scalar(select(Delivery).where(Delivery.invoice_id == invoice_id))
@@ -82,6 +99,44 @@ def kill_delivery(session: Session, invoice_id: str) -> Delivery:
     delivery.decision = {"channel": "chorus-pro", "decided_by": "directory", "reason": "public-sector buyer in the directory", "steps": []}
     session.flush()
     return delivery
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    """Answers every notification with 503, after reading it."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    """An ERP endpoint on loopback that is down for maintenance (503)."""
+    server = HTTPServer(("127.0.0.1", 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks"
+    server.shutdown()
+
+
+def failed_notification(app, tenant_name: str, url: str) -> tuple[str, str]:
+    """A new invoice of the tenant announced to a subscription at `url`, sent once and failed: (delivery id, invoice number)."""
+    database, archive = app.extensions["gateway.database"], app.extensions["gateway.archive"]
+    number = f"W-{uuid.uuid4().hex[:8]}"
+    with database.session() as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+        if not any(subscription.url == url for subscription in sender.subscriptions(session, tenant.id)):
+            session.add(Subscription(tenant_id=tenant.id, url=url, events=["invoice.accepted"], secret="whsec_test"))
+            session.flush()
+        invoice = intake.submit_json(session, archive, tenant, example("invoice-fr-b2b", number))
+        delivery_id = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.invoice_id == invoice.id))
+    sender.send_due(database)
+    return delivery_id, number
 
 
 @pytest.fixture(scope="session")

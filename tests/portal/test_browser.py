@@ -22,11 +22,11 @@ from gateway import intake
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.jobs.models import Delivery
-from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
+from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import get_tenant
-from tests.portal.conftest import DELIVERY_ERROR, PASSWORD, example, kill_delivery, populate
+from tests.portal.conftest import DELIVERY_ERROR, PASSWORD, example, failed_notification, kill_delivery, populate, receive_invoice
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -109,6 +109,7 @@ def _sign_in(browser, base: str, email: str, viewport=LAPTOP):
 def _shot(page, name: str) -> None:
     if page.locator("object.pdf-frame").count():
         page.wait_for_timeout(1500)  # let the PDF viewer draw the Factur-X page
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot scrolled down would draw the sticky section menu mid-page
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -210,4 +211,96 @@ def test_operator_signs_a_checkpoint_and_tablet_layout(browser, site):
     # Keyboard: the skip link is the first stop and leads to the content.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    context.close()
+
+
+def test_operator_sets_a_buyer_status_and_replays_a_webhook(browser, site, receiver):
+    base, world, app = site
+    number = f"{world.numbers['valid']}-IN"
+    incoming = receive_invoice(app, world.tenant, number)
+    _delivery_id, notified = failed_notification(app, world.tenant, receiver)
+    context, page = _sign_in(browser, base, world.users[OPERATOR])
+    assert page.locator("#kpi-received").inner_text() == "1"
+    _shot(page, "dashboard-operator-fr")
+
+    # From the "received" figure to the invoice, whose buyer's form offers only the buyer's statuses.
+    page.locator("#kpi-received a").click()
+    page.wait_for_url(re.compile(r".*direction=incoming.*"))
+    page.locator("#invoice-table").get_by_role("link", name=number).click()
+    page.wait_for_url(f"{base}/portal/invoices/{incoming}")
+    form = page.locator("#buyer-status")
+    assert form.get_by_label("212").count() == 0 and form.locator("input[value='209']").count() == 0
+    form.get_by_text("Suspendue").click()
+    # The script offers only the reasons 208 allows; submitted without its comment, the form says what is missing.
+    offered = page.locator("#reason_code option:not([hidden])").evaluate_all("options => options.map(o => o.value)")
+    assert "CMD_ERR" in offered and "DOUBLON" not in offered
+    page.get_by_label("Motif (liste officielle)").select_option("CMD_ERR")
+    page.locator("#set-status").click()
+    page.wait_for_load_state()
+    assert "208 Suspendue exige un commentaire" in page.locator("#comment-error").inner_text()
+    assert page.locator("#comment").get_attribute("aria-invalid") == "true"
+    _shot(page, "invoice-buyer-form-error-fr")
+    page.get_by_label("Commentaire pour le vendeur").fill("Le numéro de bon de commande manque.")
+    page.locator("#set-status").click()
+    page.wait_for_url(re.compile(r".*#timeline$"))
+    assert "Statut 208 Suspendue enregistré." in page.locator(".notice-success").inner_text()
+    timeline = page.locator("#timeline").inner_text()
+    assert "Suspendue" in timeline and "CMD_ERR" in timeline and "Le numéro de bon de commande manque." in timeline
+    assert f"Portail — {world.users[OPERATOR]}" in timeline
+    assert page.locator("#current-status").inner_text() == "Suspendue"
+    _shot(page, "invoice-buyer-status-fr")
+
+    # Webhook deliveries: the failed notification, replayed.
+    page.goto(f"{base}/portal/operations")
+    page.get_by_role("link", name="Notifications webhook").click()
+    row = page.locator("#webhook-table tr", has_text=notified)
+    assert "HTTP 503" in row.inner_text()
+    _shot(page, "webhooks-fr")
+    row.locator(".replay-webhook").click()
+    page.wait_for_load_state()
+    assert "sera renvoyée sous peu" in page.locator(".notice-success").inner_text()
+    page.locator(".langs a[hreflang=en]").click()
+    page.wait_for_load_state()
+    _shot(page, "webhooks-en")
+    context.close()
+
+
+def test_compliance_officer_has_no_buyer_form_and_a_forged_post_is_refused(browser, site):
+    base, world, app = site
+    incoming = receive_invoice(app, world.tenant, f"{world.numbers['valid']}-IN2")
+    context, page = _sign_in(browser, base, world.users[COMPLIANCE_OFFICER], viewport=TABLET)
+    page.goto(f"{base}/portal/invoices/{incoming}")
+    assert "Reçue par la plateforme" in page.locator("#timeline").inner_text()
+    assert page.locator("#buyer-status").count() == 0
+    _shot(page, "invoice-incoming-officer-tablet-fr")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = context.request.post(f"{base}/portal/invoices/{incoming}/statuses", form={"csrf_token": token, "code": "205"})
+    assert refused.status == 403
+    assert context.request.get(f"{base}/portal/operations/webhooks").status == 403
+    with app.extensions["gateway.database"].session() as session:
+        assert session.get(db.Invoice, incoming).status == "202"
+    context.close()
+
+
+def test_administrator_creates_a_user_who_can_then_sign_in(browser, site):
+    base, world, _app = site
+    context, page = _sign_in(browser, base, world.users[ADMINISTRATOR])
+    page.get_by_role("link", name="Utilisateurs").click()
+    email = f"nouvelle.operatrice-{world.tenant[-8:]}@example.test"
+    page.get_by_label("Adresse e-mail", exact=True).fill(email)
+    page.get_by_label("Rôle", exact=True).select_option(OPERATOR)
+    page.get_by_label("Mot de passe initial").fill("court")
+    page.locator("#create-user").click()
+    page.wait_for_load_state()
+    assert "au moins 12 caractères" in page.locator("#users-error").inner_text()
+    page.get_by_label("Mot de passe initial").fill(PASSWORD)
+    page.locator("#create-user").click()
+    page.locator(".notice-success").wait_for()
+    assert email in page.locator(".notice-success").inner_text() and email in page.locator("#users-table").inner_text()
+    _shot(page, "users-fr")
+    context.close()
+
+    context, page = _sign_in(browser, base, email, viewport=TABLET)
+    assert page.get_by_role("link", name="Opérations").count() == 1 and page.get_by_role("link", name="Utilisateurs").count() == 0
+    _shot(page, "dashboard-tablet-fr")
     context.close()

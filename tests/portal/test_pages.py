@@ -69,8 +69,8 @@ def test_dashboard_counts_rejection_rate_rules_and_chart(signed_in, world):
 
 def test_dashboard_custom_period_and_months(bulk_client):
     page = bulk_client.get("/portal/?from=2020-01-01&to=2020-12-31").get_data(as_text=True)
-    assert 'id="kpi-total">0<' in page and "Aucune facture reçue" in page and "Factures reçues par mois" in page
-    assert "Factures reçues par semaine" in bulk_client.get("/portal/?period=90d").get_data(as_text=True)
+    assert 'id="kpi-total">0<' in page and "Aucune facture sur cette période" in page and "Factures traitées par mois" in page
+    assert "Factures traitées par semaine" in bulk_client.get("/portal/?period=90d").get_data(as_text=True)
     assert 'id="kpi-total">30<' in bulk_client.get("/portal/?period=12m").get_data(as_text=True)
 
 

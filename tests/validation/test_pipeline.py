@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from gateway import intake
 from gateway.formats.documents import read_document
+from gateway.jobs import peppol_document
 from gateway.validation import schematron, xsd
 from gateway.validation.artefacts import XSD, XSLT
 from gateway.validation.pipeline import artefacts_for, is_extended_ctc_fr, validate
 from gateway.validation.schematron import ARTEFACT_ERROR, ArtefactError
+from tests.conftest import load_example
 from tests.validation.conftest import fatal_rules, fixture
 
 CII_GUIDELINE = b"<ram:ID>urn:cen.eu:en16931:2017</ram:ID>"
@@ -42,6 +45,21 @@ def _cii(guideline: str | None = None) -> bytes:
 def _ubl(guideline: str | None = None) -> bytes:
     data = fixture("fr-invoice-ubl.xml")
     return data.replace(UBL_GUIDELINE, f"<cbc:CustomizationID>{guideline}</cbc:CustomizationID>".encode()) if guideline else data
+
+
+def _bis3() -> bytes:
+    """The French example as Peppol BIS Billing 3.0, made to pass its rules (one note, SIRET electronic addresses)."""
+    example = load_example("invoice-fr-b2b")
+    for party in ("seller", "buyer"):
+        example[party]["electronic_address"] = {"scheme": "0009", "value": example[party]["identifiers"][0]["value"]}
+    example["notes"] = example["notes"][-1:]
+    return peppol_document.build(intake.read_json(example).invoice, "bis3").data
+
+
+BIS3_CUSTOMIZATION = (
+    b"<cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>",
+    b"<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>",
+)
 
 
 def _fires(report, artefact: str, marker: str) -> bool:
@@ -103,6 +121,7 @@ BROKEN = {
     "FACTURX-minimum": (fixture("fr-invoice-minimum.xml"), (b"<ram:TypeCode>380<", b"<ram:TypeCode>999<"), "FX-SCH-A-000023"),
     "BR-FR-CII": (_cii(), CII_FRENCH_NOTES, "BR-FR-05"),
     "EXTENDED-CTC-FR-CII": (_cii(CTC_FR), CII_TOTAL, "BR-FREXT-CO-15"),
+    "PEPPOL-EN16931-UBL": (_bis3(), BIS3_CUSTOMIZATION, "PEPPOL-EN16931-R004"),  # run when the UBL is to travel on Peppol
 }
 
 
@@ -114,8 +133,9 @@ def test_every_artefact_is_covered():
 def test_each_artefact_rejects_a_broken_invoice(artefact):
     data, (good, bad), rule = BROKEN[artefact]
     assert data.count(good) == 1
-    before = validate(read_document(data))
-    after = validate(read_document(data.replace(good, bad)))
+    peppol = artefact.startswith("PEPPOL")
+    before = validate(read_document(data), french=not peppol, peppol=peppol)
+    after = validate(read_document(data.replace(good, bad)), french=not peppol, peppol=peppol)
     assert artefact in after.artefacts
     assert not _fires(before, artefact, rule)
     assert _fires(after, artefact, rule)

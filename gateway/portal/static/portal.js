@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without this script.
 // Buttons and links marked data-busy show that a slow action (archive verification, checkpoint) is running.
+// The buyer's status form offers only the reasons the chosen status allows, and the payment fields only for 211.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-busy]").forEach(function (element) {
@@ -17,4 +18,23 @@ document.addEventListener("DOMContentLoaded", function () {
       element.addEventListener("click", start);
     }
   });
+  var form = document.querySelector(".status-form");
+  if (form) {
+    var reason = form.querySelector("#reason_code");
+    var payment = form.querySelector(".payment");
+    var follow = function () {
+      var chosen = form.querySelector("input[name=code]:checked");
+      var allowed = chosen ? chosen.getAttribute("data-reasons").split(" ").filter(Boolean) : [];
+      Array.prototype.forEach.call(reason.options, function (option) {
+        var ok = option.value === "" || allowed.indexOf(option.value) >= 0;
+        option.hidden = !ok;
+        option.disabled = !ok;
+        if (!ok && option.selected) { reason.value = ""; }
+      });
+      reason.disabled = allowed.length === 0;
+      if (payment) { payment.classList.toggle("is-hidden", !chosen || chosen.value !== "211"); }
+    };
+    form.querySelectorAll("input[name=code]").forEach(function (radio) { radio.addEventListener("change", follow); });
+    follow();
+  }
 });
