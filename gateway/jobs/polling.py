@@ -9,8 +9,8 @@ last poll (minus a margin: Chorus Pro histories have minute resolution); each up
 delivery by the network's id, else by invoice number, and recorded through the lifecycle service
 (source "partner") unless it is already there.  The poll's watermark
 row is written first in each transaction, so two schedulers polling at once queue instead of
-recording an update twice.  A status the reform's rules refuse as carried (e.g. a Chorus Pro
-SUSPENDUE without a reason code the lifecycle accepts) is logged and skipped.
+recording an update twice.  A status that lacks what the reform's rules require (e.g. a Chorus Pro
+SUSPENDUE without a reason code) is recorded flagged, visible in the timeline, and not applied.
 """
 
 from __future__ import annotations
@@ -83,18 +83,10 @@ def apply(session: Session, archive: Archive, tenant_id: int, channel: str, upda
         if any(e.code == item.code and e.source == lifecycle.SOURCE_PARTNER and (e.detail or {}).get("comment") == comment for e in invoice.events):
             continue
         at = max([utc_seconds(item.at), *(e.time for e in invoice.events)])
-        try:
-            lifecycle.record(
-                session,
-                archive,
-                invoice,
-                StatusChange(item.code, at, role_for(item.code), comment=comment),
-                source=lifecycle.SOURCE_PARTNER,
-                actor=channel,
-            )
-        except lifecycle.StatusRefused as exc:
-            log.warning("status %s for invoice %s from %s not recorded: %s", item.code, invoice.id, channel, exc.message)
-            continue
+        change = StatusChange(item.code, at, role_for(item.code), comment=comment)
+        done = lifecycle.record(session, archive, invoice, change, source=lifecycle.SOURCE_PARTNER, actor=channel, relayed=True)
+        if not done.decision.applied:
+            log.warning("status %s for invoice %s from %s recorded, not applied: %s", item.code, invoice.id, channel, done.decision.why)
         recorded += 1
     return recorded
 

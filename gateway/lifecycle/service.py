@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.archive.service import Archive
@@ -128,17 +128,22 @@ def record(
     message: bytes | None = None,
     message_type: str | None = None,
     strict: bool = False,
+    relayed: bool = False,
 ) -> Recorded:
     """Decide on `change` and record it against `invoice` (the caller commits); `message` is archived with it.
 
     Raises `StatusRefused` for an invalid change, `NotInLifecycle` for an invoice rejected at intake,
-    and, when `strict`, `IllegalTransition` instead of recording a flagged change.
+    and, when `strict`, `IllegalTransition` instead of recording a flagged change.  A `relayed` change
+    (a network's status, e.g. a Chorus Pro SUSPENDUE that came without the reason the reform requires)
+    is not ours to refuse: what it lacks is recorded as a flag, shown, and the change is not applied.
     """
     _lock(session, invoice)
     if invoice.state == db.STATE_REJECTED:
         raise NotInLifecycle(f"Invoice {invoice.id} was rejected at intake: it is never routed and has no lifecycle status.")
     decision = next_status(invoice.status, change)
-    if decision.outcome == "refused":
+    if decision.outcome == "refused" and relayed:
+        decision = Decision("flagged", invoice.status, f"not applied: {decision.why} (not given by {actor})")
+    elif decision.outcome == "refused":
         raise StatusRefused(f"Status {change.code} refused: {decision.why}.", "/code")
     if strict and not decision.applied:
         raise IllegalTransition(f"Status {change.code} refused: {decision.why}.", "/code")
@@ -243,7 +248,8 @@ def deadlines_of(session: Session, tenant_id: int, invoice_id: str | None = None
         .outerjoin(LifecycleEvent, LifecycleEvent.status_event_id == db.StatusEvent.id)
         .where(
             db.Invoice.tenant_id == tenant_id,
-            db.Invoice.state != db.STATE_REJECTED,
+            # rejected at intake: no lifecycle; a received invoice we rejected (213) is ours to report
+            or_(db.Invoice.state != db.STATE_REJECTED, db.Invoice.direction == "incoming"),
             db.StatusEvent.code.in_(sorted(codes.MANDATORY)),
             db.StatusEvent.source.not_in(EXTERNAL_SOURCES),
             LifecycleEvent.applied.is_not(False),

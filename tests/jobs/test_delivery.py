@@ -26,6 +26,7 @@ from gateway.jobs.models import (
 )
 from gateway.jobs.polling import poll, poll_reports
 from gateway.jobs.worker import Worker
+from gateway.lifecycle import service as lifecycle
 from gateway.store import models as db
 from tests.jobs import helpers
 
@@ -261,6 +262,25 @@ def test_polled_chorus_pro_statuses_become_lifecycle_events_once(setup):
     poll(deliverer)
     _, again = state_of(setup, invoice_id)
     assert codes_of(again) == codes_of(invoice)  # polled again: nothing twice
+
+
+def test_a_polled_status_without_the_reason_the_reform_requires_is_recorded_flagged_not_applied(setup):
+    invoice_id = one(setup)
+    deliverer = setup.deliverer()
+    setup.drain(deliverer)
+    _, invoice = state_of(setup, invoice_id)
+    setup.net.chorus.set_status(invoice.number, "SUSPENDUE", "Bon de livraison manquant")  # Chorus Pro gives no MDT-113 reason code
+    poll(deliverer)
+    with setup.database.session() as session:
+        invoice = session.get(db.Invoice, invoice_id)
+        [(suspended, life)] = [(e, life) for e, life in lifecycle.timeline(session, invoice) if e.code == "208"]
+        assert (suspended.source, life.applied) == ("partner", False)
+        assert "not applied" in life.flag and "reason" in life.flag and "not given by chorus_pro" in life.flag
+        assert "Bon de livraison manquant" in suspended.detail["comment"]
+        assert invoice.status == "202"  # the status the platform's message could not change
+    poll(deliverer)
+    _, again = state_of(setup, invoice_id)
+    assert codes_of(again).count("208") == 1  # polled again: recorded once
 
 
 # ---------------------------------------------------------------------------------------------- worker threads

@@ -123,6 +123,8 @@ def test_an_invalid_invoice_is_rejected_213_with_its_rule_ids(api, database):
     assert (cdar.change.code, cdar.change.reason_code) == ("213", "REJ_SEMAN")
     assert [f for f in validate_cdar(tree) if f.severity == "fatal"] == []
     assert [e["status"] for e in inbox(api, status="213")] == ["213"] and inbox(api, status="202") == []
+    statuses = api.get(f"/api/v1/invoices/{body['invoice']['id']}/statuses").get_json()
+    assert [d["status"] for d in statuses["deadlines"]] == ["213"]  # our 213 is a mandatory status to report to the PPF
 
 
 def test_a_duplicate_is_rejected_doublon_naming_the_first_which_stays_received(api, other_api):
