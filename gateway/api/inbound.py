@@ -16,7 +16,7 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, config, db_session
 from gateway.api.errors import ApiError, error_response, json_response
 from gateway.api.idempotency import idempotent
-from gateway.api.invoices import PDF_TYPES, XML_TYPES, invoice_summary
+from gateway.api.invoices import PDF_TYPES, XML_TYPES, int_param, invoice_summary, json_request
 from gateway.reception import inbox, service
 from gateway.reception.models import ACCEPTED, REJECTED, Reception
 from gateway.reception.peppol import InvoiceAnswer, access_point_id, receive_sbd
@@ -92,15 +92,6 @@ def receive_peppol() -> Response:
     )
 
 
-def _limit() -> int:
-    value = request.args.get("limit", "")
-    if value == "":
-        return DEFAULT_LIMIT
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
-        raise ApiError(400, "bad_request", f"Query parameter limit must be an integer from 1 to {MAX_LIMIT}.", [("?limit", "out of range")])
-    return int(value)
-
-
 @bp.get("/inbox")
 def list_inbox() -> Response:
     """Received invoices not acknowledged yet (all with ?all=true), oldest first; `next` continues after the last one."""
@@ -110,7 +101,7 @@ def list_inbox() -> Response:
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         raise ApiError(400, "bad_request", f"Query parameter status must be one of {', '.join(STATUSES)}.", [("?status", "unknown status")])
-    limit = _limit()
+    limit = int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     rows = inbox.entries(
         db_session(), current_tenant().id, limit=limit, after=request.args.get("after"), acknowledged=everything == "true", status=status
     )
@@ -131,7 +122,7 @@ def ack(reception_id: str) -> Response:
 @bp.post("/inbox/ack")
 def ack_many() -> Response:
     """Acknowledge several entries at once (`{"ids": [...]}`, at most 100): all or none."""
-    body = request.get_json(silent=True)
+    _raw, body = json_request()
     ids = body.get("ids") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_LIMIT or not all(isinstance(i, str) for i in ids) or set(body) != {"ids"}:
         raise ApiError(400, "bad_request", f'Send {{"ids": [...]}}: 1 to {MAX_LIMIT} inbox entry ids.', [("/ids", "1 to 100 strings")])

@@ -26,7 +26,7 @@ bp.before_request(authenticate)
 
 XML_TYPES = ("application/xml", "text/xml")
 PDF_TYPES = ("application/pdf",)
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID = db.ID_PATTERN
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
 DOCUMENT_FILES = {

@@ -8,17 +8,16 @@ The access line names the path without its query string (filters may hold buyer 
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from flask import Flask, Response, g, request
 
 from gateway.observability import context
 from gateway.observability.metrics import HTTP_LATENCY
+from gateway.store.models import ID_PATTERN
 
 HEADER = "X-Request-Id"
 PROBES = ("/healthz", "/readyz", "/metrics")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 log = logging.getLogger("gateway.http")
 
@@ -26,7 +25,7 @@ log = logging.getLogger("gateway.http")
 def _start() -> None:
     invoice_id = (request.view_args or {}).get("invoice_id")
     g.observed = (time.perf_counter(), context.bind(request_id=context.accepted_request_id(request.headers.get(HEADER))))
-    if isinstance(invoice_id, str) and _UUID.match(invoice_id):
+    if isinstance(invoice_id, str) and ID_PATTERN.match(invoice_id):
         context.bind(invoice_id=invoice_id)  # undone with the request's binding
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from gateway.errors import InputError
 from gateway.reception.models import Reception
 from gateway.store import models as db
-from gateway.store.models import utcnow
+from gateway.store.models import ID_PATTERN, utcnow
 
 
 class UnknownReception(InputError):
@@ -63,7 +63,7 @@ def acknowledge(session: Session, tenant_id: int, ids: Sequence[str], by: str) -
 
 
 def _own(session: Session, tenant_id: int, reception_id: str) -> Reception:
-    row = session.get(Reception, reception_id) if len(reception_id) <= 36 else None
+    row = session.get(Reception, reception_id) if ID_PATTERN.match(reception_id) else None
     if row is None or row.tenant_id != tenant_id or row.invoice_id is None:
         raise UnknownReception(f"No inbox entry {reception_id}.")
     return row

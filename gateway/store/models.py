@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,6 +37,10 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+# The form of every id `new_id` makes: a URL or a query naming anything else names nothing (and never reaches the database).
+ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,6 +14,7 @@ import json
 import socket
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pikepdf
 import pytest
@@ -148,7 +149,7 @@ def test_wrong_content_type_is_415(api, invoice, path, content_type):
 
 
 def test_deeply_nested_json_is_400_everywhere(api, invoice):
-    for path in ("/api/v1/invoices", "/api/v1/validate", "/api/v1/webhooks", f"/api/v1/invoices/{invoice['id']}/statuses"):
+    for path in ("/api/v1/invoices", "/api/v1/validate", "/api/v1/webhooks", f"/api/v1/invoices/{invoice['id']}/statuses", "/api/v1/inbox/ack"):
         for body in (b"[" * 100_000, b'{"a":' * 100_000):
             with bounded():
                 response = api.post(path, data=body, content_type="application/json")
@@ -332,10 +333,16 @@ def test_sql_injection_in_every_api_filter(api, other_api, invoice, value):
         assert response.status_code in (200, 400), (name, response.get_json())
         if response.status_code == 200:
             assert response.get_json()["total"] == 0, (name, response.get_json())  # no invoice matches an injection string
-    for path, name in (("/api/v1/deliveries", "state"), ("/api/v1/deliveries", "page"), ("/api/v1/webhooks/deliveries", "state")):
+    filters = (("/api/v1/deliveries", "state"), ("/api/v1/deliveries", "page"), ("/api/v1/webhooks/deliveries", "state"),
+               ("/api/v1/inbox", "status"), ("/api/v1/inbox", "limit"), ("/api/v1/inbox", "after"), ("/api/v1/inbox", "all"))  # fmt: skip
+    for path, name in filters:
         response = api.get(path, query_string={name: value})
-        assert response.status_code in (200, 400), (path, name, response.get_json())
-        assert response.status_code == 400 or response.get_json()["items"] == []
+        allowed = (200, 400, 404) if name == "after" else (200, 400)  # `after` names an inbox entry: unknown is a 404
+        assert response.status_code in allowed, (path, name, response.get_json())
+        assert response.status_code != 200 or response.get_json()["items"] == []
+    response = api.post(f"/api/v1/inbox/{quote(value, safe='')}/ack")
+    assert response.status_code in (400, 404), response.get_json()
+    assert api.post("/api/v1/inbox/ack", json={"ids": [value]}).status_code in (400, 404)
     _table_intact(api, invoice)
 
 
