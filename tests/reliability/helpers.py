@@ -205,16 +205,19 @@ class TcpProxy:
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
     def stop(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
         with self._lock:
+            listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
+        if listener is not None:
+            with contextlib.suppress(OSError):  # wakes a thread blocked in accept(): close() alone leaves it listening on Linux
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -239,6 +242,10 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._listener is not listener:  # stopped while this connection was being set up: refuse it
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets |= {client, upstream}
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()

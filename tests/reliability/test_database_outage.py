@@ -145,6 +145,7 @@ def test_a_database_restart_answers_503_then_recovers_and_delivers(request, tmp_
         database = Database(config)
         worker = Worker(Deliverer(database, app.extensions["gateway.archive"], config), 1, scheduler=False)
         worker.start()
+        request.addfinalizer(worker.stop)  # also when an assertion fails: no worker left running against a dead relay
 
         # The server goes down in the middle of a request (the intake holds its connection while it generates and validates).
         in_flight: list = []
