@@ -304,14 +304,6 @@ def test_access_point_down_then_back(network: Network):
     assert receipt.accepted and list(network.ap.delivered) == [receipt.remote_id]
 
 
-def test_as4_mode_says_an_accredited_access_point_is_required(network: Network):
-    connector = network.connector(mode="as4")
-    error = refused(connector.send, network.envelope())
-    assert (error.code, error.transient) == ("as4-unsupported", False)
-    assert "accredited Peppol access point" in error.message
-    assert connector.health()["ok"] is False and network.dns.queries == []
-
-
 def test_factur_x_pdf_is_refused_before_any_lookup(network: Network):
     error = refused(network.connector().send, envelope("facturx"))
     assert (error.code, error.transient) == ("unsupported-document", False)
