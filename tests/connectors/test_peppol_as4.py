@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from connectors.base import ConnectorError
 from connectors.peppol import PeppolConnector, as4
 from connectors.peppol import identifiers as ids
 from connectors.peppol.connector import PeppolConfig
 from tests.connectors.as4_peer_process import As4Peer
 from tests.connectors.documents import envelope
 from tests.connectors.peppol_servers import Credential, DnsServer, Naptr, Pki, Registration, SmpServer, issue, make_pki
-from tests.connectors.test_peppol_connector import RECEIVER, ZONE, french_ubl, hashed_name, received_header
+from tests.connectors.test_peppol_connector import RECEIVER, ZONE, french_ubl, hashed_name, received_header, refused
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -89,12 +88,6 @@ def network(pki: Pki, tmp_path: Path) -> Iterator[As4Network]:
     yield net
     for server in (peer, dns, smp):
         server.close()
-
-
-def refused(call, *args: Any) -> ConnectorError:
-    with pytest.raises(ConnectorError) as caught:
-        call(*args)
-    return caught.value
 
 
 def test_the_sbd_reaches_the_receiving_access_point_with_a_verified_receipt(network: As4Network):
