@@ -247,7 +247,7 @@ def _verify(root: etree._Element, signature: etree._Element, messaging: etree._E
         signed = wssec.verify(root, signature, receiver)
     except wssec.SecurityError as exc:
         raise As4Error(f"the signal's signature is not valid: {exc}") from None
-    if not any(node is messaging for node, _ in signed.values()):
+    if not any(node is messaging for node in signed):
         raise As4Error("the signal's signature does not cover its eb:Messaging header")
     return common_name(receiver.subject)
 

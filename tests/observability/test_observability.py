@@ -7,8 +7,11 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
@@ -21,6 +24,7 @@ from gateway.observability.logging import JsonFormatter, TextFormatter, configur
 from gateway.store.session import Database, upgrade
 from tests.api.conftest import Api, app, new_tenant_key  # noqa: F401 (the session's API app)
 from tests.conftest import load_example
+from tests.signing.conftest import Pki, pki  # noqa: F401 (the test PKI of tests/signing)
 
 
 @pytest.fixture
@@ -157,6 +161,47 @@ def test_readyz_follows_the_in_process_scheduler(app, gateway_config):  # noqa: 
         worker.stop()
         database.dispose()
     assert client.get("/readyz").get_json()["scheduler"] == "not-in-process"
+
+
+def _signing_certificate(authority: Pki, ends_in: timedelta) -> x509.Certificate:
+    """The test PKI's signing key certified again by its CA, valid until now + `ends_in` (negative: expired)."""
+    ca_key = serialization.load_pem_private_key((authority / "ca.key").read_bytes(), None)
+    signing_key = serialization.load_pem_private_key((authority / "signing.key").read_bytes(), None)
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(authority.certificate.subject)
+        .issuer_name(authority.roots[0].subject)
+        .public_key(signing_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=30))
+        .not_valid_after(now + ends_in)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+@pytest.mark.parametrize(
+    ("ends_in", "http_status", "signing_status"),
+    [(timedelta(days=-1), 503, "expired"), (timedelta(days=5), 200, "expiring"), (timedelta(days=400), 200, "ok")],
+    ids=["expired", "expiring", "valid"],
+)
+def test_readyz_follows_the_signing_certificate_expiry(gateway_config, pki, tmp_path, ends_in, http_status, signing_status):  # noqa: F811
+    """An expired signing certificate makes the process not ready (it would sign what verifiers reject); one near its end only warns."""
+    certificate = _signing_certificate(pki, ends_in)
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(certificate.public_bytes(serialization.Encoding.PEM) + (pki / "ca.pem").read_bytes())
+    signing = {"store": "pem", "key_file": str(pki / "signing.key"), "cert_file": str(chain), "expiry_warning_days": 30}
+    signer = create_app(dataclasses.replace(gateway_config, sections={"signing": signing}))
+    try:
+        ready = signer.test_client().get("/readyz")
+    finally:
+        signer.extensions["gateway.database"].dispose()
+    body = ready.get_json()
+    assert ready.status_code == http_status and body["status"] == ("ready" if http_status == 200 else "unavailable")
+    assert (body["database"], body["storage"], body["signing"]["status"]) == ("ok", "ok", signing_status)  # the signing check alone decides
+    signer_certificate = body["signing"]["certificates"][0]
+    assert signer_certificate["subject"] == pki.certificate.subject.rfc4514_string() and signer_certificate["state"] == signing_status
+    assert signer_certificate["not_after"] == certificate.not_valid_after_utc.isoformat()
 
 
 # ---------------------------------------------------------------------------- metrics

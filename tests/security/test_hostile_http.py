@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pikepdf
 import pytest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway import intake
 from gateway.formats.cii import write_cii
@@ -159,12 +160,24 @@ def test_deeply_nested_json_is_400_everywhere(api, invoice):
 BOUND_READ = 30.0  # socket timeout: a server that never answers fails the test instead of hanging it
 
 
-def _raw_request(port: int, head: bytes, body: bytes = b"", timeout: float = BOUND_READ) -> tuple[int, bytes]:
+def _raw_response(port: int, head: bytes, body: bytes = b"", timeout: float = BOUND_READ) -> tuple[http.client.HTTPResponse, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(head + body)
         response = http.client.HTTPResponse(sock)
         response.begin()
-        return response.status, response.read()
+        return response, response.read()
+
+
+def _raw_request(port: int, head: bytes, body: bytes = b"", timeout: float = BOUND_READ) -> tuple[int, bytes]:
+    response, answer = _raw_response(port, head, body, timeout)
+    return response.status, answer
+
+
+def _assert_api_too_large(response: http.client.HTTPResponse, answer: bytes) -> None:
+    """The server's refusal is the API's JSON error, the one Flask gives for a body over MAX_CONTENT_LENGTH (not waitress' text)."""
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/json"
+    assert json.loads(answer) == {"error": {"code": "too_large", "message": RequestEntityTooLarge.description, "details": []}}
 
 
 @pytest.fixture
@@ -188,8 +201,8 @@ def test_declared_oversized_body_is_413_before_it_is_read(api, small_server):
         b"Authorization: Bearer " + api.key.encode() + b"\r\nContent-Length: 10737418240\r\n\r\n"
     )
     with bounded(trace=False):
-        status, _ = _raw_request(small_server, head, b"<Invoice/>")
-    assert status == 413
+        response, answer = _raw_response(small_server, head, b"<Invoice/>")
+    _assert_api_too_large(response, answer)
 
 
 def test_chunked_oversized_body_is_413(api, small_server):
@@ -200,8 +213,16 @@ def test_chunked_oversized_body_is_413(api, small_server):
         b"Authorization: Bearer " + api.key.encode() + b"\r\n\r\n"
     )
     with bounded(trace=False):
-        status, _ = _raw_request(small_server, head, chunk * 4 + b"0\r\n\r\n")
-    assert status == 413
+        response, answer = _raw_response(small_server, head, chunk * 4 + b"0\r\n\r\n")
+    _assert_api_too_large(response, answer)
+
+
+def test_oversized_body_outside_the_api_gets_flasks_page(small_server):
+    """The portal keeps Flask's pages: waitress' refusal of a portal form is Flask's HTML 413, not JSON."""
+    head = b"POST /portal/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10737418240\r\n\r\n"
+    response, answer = _raw_response(small_server, head)
+    assert response.status == 413 and response.getheader("Content-Type", "").startswith("text/html")
+    assert b"Request Entity Too Large" in answer
 
 
 def test_body_just_under_the_limit_reaches_the_application(api, small_server):
