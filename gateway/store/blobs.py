@@ -3,7 +3,9 @@
 `<root>/ab/cdef….bin` holds the exact bytes whose SHA-256 is `abcdef…`.  Writes go
 to a temporary file renamed into place, so a reader never sees a partial file and
 two writers of the same content do not conflict.  A file written for a transaction
-that later rolls back is only an unreferenced copy, never a wrong one.  A write the
+that later rolls back is only an unreferenced copy, never a wrong one (`gateway blobs
+sweep` removes such orphans once older than a grace period; a write that reuses a
+stored file renews its mtime, so the grace period also covers it).  A write the
 file system refuses (full, read-only, …) is a `StorageError`: callers write the bytes
 before they commit the rows that name them, so the refusal rolls the rows back.
 """
@@ -15,6 +17,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"  # an unfinished write, beside its target (left only by a crash)
 
 
 class BlobCorrupted(RuntimeError):
@@ -48,11 +52,11 @@ class BlobStore:
         """Store `data` (if not already there) and return its SHA-256."""
         digest = sha256_hex(data)
         target = self.path(digest)
-        if target.is_file() and target.stat().st_size == len(data):
-            return digest
         try:
+            if self._reuse(target, len(data)):
+                return digest
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
@@ -65,6 +69,16 @@ class BlobStore:
         except OSError as exc:
             raise StorageError(exc.errno, f"document storage {self.root} cannot be written: {exc.strerror}") from exc
         return digest
+
+    @staticmethod
+    def _reuse(target: Path, size: int) -> bool:
+        """True when `target` already holds `size` bytes.  Its mtime is renewed first: an old orphan taken up again by
+        a transaction in flight is then young again, and the sweep (which deletes only old files) leaves it."""
+        try:
+            os.utime(target)
+            return target.stat().st_size == size
+        except FileNotFoundError:  # not stored yet, or swept just now: write it
+            return False
 
     def get(self, digest: str) -> bytes:
         """The exact bytes stored under `digest`, checked against it."""

@@ -40,7 +40,7 @@ def new_id() -> str:
 
 
 # The form of every id `new_id` makes: a URL or a query naming anything else names nothing (and never reaches the database).
-ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
