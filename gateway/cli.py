@@ -20,6 +20,7 @@ from gateway.jobs.cli import add_commands as add_delivery_commands
 from gateway.portal.cli import add_commands as add_users_commands
 from gateway.reception.inbound_cli import add_commands as add_inbound_commands
 from gateway.signing.cli import add_commands as add_signing_commands
+from gateway.store.cli import add_commands as add_blobs_commands
 from gateway.validation.report import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_ARTEFACT = 0, 1, 2, 3
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_commands(commands)
     add_signing_commands(commands)
     add_inbound_commands(commands)  # inbound smtp, inbound imap-poll
+    add_blobs_commands(commands)  # blobs sweep
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
