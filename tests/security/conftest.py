@@ -75,8 +75,10 @@ def serving(app: Flask, config: Config, **overrides: object) -> Iterator[int]:  
         yield server.effective_port
     finally:
         server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)
+        # Closed by the loop's own thread (woken by the trigger): closing from here raced its select() (EBADF).
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(10)
+        assert not thread.is_alive()
 
 
 @pytest.fixture(scope="module")
