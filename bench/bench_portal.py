@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway import intake
+from gateway.api.webhooks import KEY as WEBHOOK_KEY
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.jobs.models import DEAD, RETRYING, SENT, Delivery
@@ -43,6 +44,7 @@ from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import create_tenant
+from gateway.webhooks import sender
 from gateway.webhooks.models import DELIVERED, FAILED, Subscription, WebhookAttempt, WebhookDelivery
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -146,8 +148,8 @@ def populate(app, invoices: int) -> tuple[str, list[str]]:
         email = create_user(session, tenant, "admin@bench.test", ADMINISTRATOR, PASSWORD).email
         for i in range(USERS - 1):
             create_user(session, tenant, f"user-{i}@bench.test", (OPERATOR, COMPLIANCE_OFFICER)[i % 2], PASSWORD)
-        subscription = Subscription(tenant_id=tenant.id, url="https://erp.bench.test/hooks", events=["invoice.accepted"], secret="whsec_bench")
-        session.add(subscription)
+        key = app.extensions[WEBHOOK_KEY]
+        subscription, _secret = sender.subscribe(session, key, tenant.id, "https://erp.bench.test/hooks", ["invoice.accepted"])
         session.flush()
         subscription_id = subscription.id
         templates = []

@@ -9,12 +9,9 @@ the session's CSRF token (a hidden form field), compared in constant time.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -83,21 +80,6 @@ class PortalSettings:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"[portal] time_zone: unknown time zone {settings.time_zone!r}") from None
         return settings
-
-
-def load_or_create_secret(path: Path) -> bytes:
-    """The session-signing secret in `path`, created (mode 0600, 32 random bytes) on first use; every process shares it."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-            with contextlib.suppress(FileExistsError):  # the first writer wins; os.link never overwrites
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    return bytes.fromhex(path.read_text().strip())
 
 
 # ---------------------------------------------------------------------------- accounts

@@ -51,7 +51,6 @@ from gateway.portal.auth import (
     csrf_token,
     csrf_valid,
     end_all_sessions,
-    load_or_create_secret,
     session_user,
     set_disabled,
     start_session,
@@ -63,6 +62,7 @@ from gateway.portal.i18n import N_
 from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
 from gateway.portal.terms import reason_name, term_name
+from gateway.secret_files import load_or_create_secret
 from gateway.store import models as db
 from gateway.webhooks import sender
 from gateway.webhooks.models import SENDING, STATES, WebhookDelivery

@@ -76,6 +76,7 @@ def upgrade(config: Config, revision: str = "head") -> None:
         with engine.begin() as connection:
             alembic = alembic_config()
             alembic.attributes["connection"] = connection
+            alembic.attributes["gateway_config"] = config  # for migrations that need more than the database (keys)
             command.upgrade(alembic, revision)
     finally:
         engine.dispose()

@@ -16,7 +16,7 @@ DUE_STATES = (PENDING, RETRYING)
 
 
 class Subscription(Base):
-    """Where a tenant wants which events; the secret signs every delivery (shown once, at creation)."""
+    """Where a tenant wants which events; the secret signs every delivery (shown once, at creation; stored encrypted: `sealing`)."""
 
     __tablename__ = "webhook_subscriptions"
 
@@ -24,7 +24,7 @@ class Subscription(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSONType)
-    secret: Mapped[str] = mapped_column(String(80))
+    encrypted_secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -4,16 +4,19 @@ A delivery is taken by one conditional UPDATE (due state and time re-checked, as
 does), which sets a lease: the HTTP request runs outside any transaction, and its outcome is written only
 while the delivery is still `sending` under that lease.  A delivery left `sending` by a dead worker is due
 again when its lease expires.  Failures back off with `outbox.backoff` (exponential, capped, jittered);
-after `MAX_ATTEMPTS` the delivery is `failed` (replayable by hand).
+after `MAX_ATTEMPTS` the delivery is `failed` (replayable by hand).  A URL the SSRF guard refuses
+(`guard.check`, run again before every attempt) fails the delivery at once: retrying would not change it.
+Signing secrets are stored encrypted (`sealing`) and decrypted only to sign.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import time
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import and_, or_, select, update
@@ -23,8 +26,9 @@ from gateway.jobs.outbox import backoff
 from gateway.store import models as db
 from gateway.store.models import new_id, utcnow
 from gateway.store.session import Database
-from gateway.webhooks import signing
+from gateway.webhooks import guard, sealing, signing
 from gateway.webhooks.models import DELIVERED, DUE_STATES, FAILED, PENDING, RETRYING, SENDING, Subscription, WebhookAttempt, WebhookDelivery
+from gateway.webhooks.settings import WebhookSettings
 
 TIMEOUT_SECONDS = 10.0
 LEASE_SECONDS = 60.0
@@ -34,13 +38,7 @@ BACKOFF_CAP_SECONDS = 3600.0
 BATCH = 20
 USER_AGENT = "einvoice-gateway-webhooks/1"
 
-
-def check_url(url: str) -> str | None:
-    """Why `url` cannot be a webhook target, or None (http/https with a host only)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an absolute http or https URL"
-    return None
+log = logging.getLogger(__name__)
 
 
 def _invoice_data(invoice: db.Invoice) -> dict[str, Any]:
@@ -61,6 +59,15 @@ def deliveries(session: Session, tenant_id: int, *, state: str | None = None, li
         query = query.where(WebhookDelivery.state == state)
     query = query.options(selectinload(WebhookDelivery.attempt_rows), selectinload(WebhookDelivery.subscription))
     return list(session.scalars(query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit)))
+
+
+def subscribe(session: Session, key: bytes, tenant_id: int, url: str, events: list[str]) -> tuple[Subscription, str]:
+    """A new subscription with a fresh signing secret, stored encrypted: (the row, the secret in clear to show once)."""
+    secret = "whsec_" + secrets.token_hex(32)
+    subscription = Subscription(id=new_id(), tenant_id=tenant_id, url=url, events=events)
+    subscription.encrypted_secret = sealing.seal(key, subscription.id, secret)
+    session.add(subscription)
+    return subscription, secret
 
 
 def enqueue(session: Session, invoice: db.Invoice, event: str, extra: dict[str, Any] | None = None) -> list[WebhookDelivery]:
@@ -103,8 +110,8 @@ def _claim(database: Database, now: datetime) -> list[str]:
     return won
 
 
-def post(url: str, secret: str, payload: bytes, event: str, delivery_id: str) -> tuple[int | None, str | None]:
-    """POST the signed payload once: (HTTP status or None, error or None).  No redirects are followed; 2xx is success."""
+def post(target: guard.Target, secret: str, payload: bytes, event: str, delivery_id: str, settings: WebhookSettings) -> tuple[int | None, str | None]:
+    """POST the signed payload once to the checked target: (HTTP status or None, error or None).  No redirects are followed; 2xx is success."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -113,23 +120,40 @@ def post(url: str, secret: str, payload: bytes, event: str, delivery_id: str) ->
         signing.HEADER: signing.sign(secret, payload, int(time.time())),
     }
     try:
-        response = requests.post(url, data=payload, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True)
+        response = guard.post(target, payload, headers, settings, TIMEOUT_SECONDS)
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1000]
-    response.close()  # the receiver's body is never read (stream=True)
-    return response.status_code, None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    if response.is_redirect:
+        return response.status_code, f"HTTP {response.status_code}: redirects are not followed (subscribe the final URL)"
+    return response.status_code, f"HTTP {response.status_code}"
 
 
-def _send(database: Database, delivery_id: str, now: datetime) -> str:
+def _attempt(subscription: Subscription, delivery: WebhookDelivery, settings: WebhookSettings, key: bytes) -> tuple[int | None, str | None, bool]:
+    """Check the URL again (DNS may have changed), decrypt the secret, POST: (HTTP status, error, whether the failure is permanent).
+
+    Runs outside any transaction: both rows are detached copies."""
+    try:
+        target = guard.check(subscription.url, settings)
+    except guard.Refused as exc:
+        return None, f"not sent: {exc}", exc.permanent
+    try:
+        secret = sealing.unseal(key, subscription.id, subscription.encrypted_secret)
+    except sealing.SealError as exc:  # the operator's key, not the receiver: retried, so a fixed key still delivers
+        log.error("%s", exc)
+        return None, f"not sent: {exc}", False
+    return (*post(target, secret, delivery.payload, delivery.event, delivery.id, settings), False)
+
+
+def _send(database: Database, delivery_id: str, now: datetime, settings: WebhookSettings, key: bytes) -> str:
     """Send one claimed delivery and record the attempt; its new state."""
     with database.session() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         assert delivery is not None
-        subscription, payload, event, lease = delivery.subscription, delivery.payload, delivery.event, delivery.lease_until
-        url, secret = subscription.url, subscription.secret
+        subscription, lease = delivery.subscription, delivery.lease_until
     started = time.monotonic()
-    problem = check_url(url)
-    status, error = (None, f"URL {problem}") if problem else post(url, secret, payload, event, delivery_id)
+    status, error, permanent = _attempt(subscription, delivery, settings, key)
     duration_ms = int((time.monotonic() - started) * 1000)
     with database.session() as session:
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
@@ -139,7 +163,7 @@ def _send(database: Database, delivery_id: str, now: datetime) -> str:
         delivery.lease_until = None
         if error is None:
             delivery.state, delivery.delivered_at = DELIVERED, utcnow()
-        elif delivery.attempts >= MAX_ATTEMPTS:
+        elif permanent or delivery.attempts >= MAX_ATTEMPTS:
             delivery.state = FAILED
         else:
             delivery.state = RETRYING
@@ -150,9 +174,11 @@ def _send(database: Database, delivery_id: str, now: datetime) -> str:
 def send_due(database: Database, now: datetime | None = None) -> int:
     """Send every delivery due at `now` (default: now), one batch at a time; how many were tried."""
     tried = 0
+    settings = WebhookSettings.from_config(database.config)
+    key = sealing.load_key(settings)
     while ids := _claim(database, now or utcnow()):
         for delivery_id in ids:
-            _send(database, delivery_id, now or utcnow())
+            _send(database, delivery_id, now or utcnow(), settings, key)
         tried += len(ids)
     return tried
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import intake
+from gateway.api.webhooks import KEY as WEBHOOK_KEY
 from gateway.app import create_app
 from gateway.formats.ubl import write_ubl
 from gateway.jobs.models import DEAD, OUTCOME_REJECTED, Delivery, DeliveryAttempt
@@ -131,10 +132,11 @@ def failed_notification(app, tenant_name: str, url: str) -> tuple[str, str]:
     with database.session() as session:
         tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
         if not any(subscription.url == url for subscription in sender.subscriptions(session, tenant.id)):
-            session.add(Subscription(tenant_id=tenant.id, url=url, events=["invoice.accepted"], secret="whsec_test"))
+            sender.subscribe(session, app.extensions[WEBHOOK_KEY], tenant.id, url, ["invoice.accepted"])
             session.flush()
         invoice = intake.submit_json(session, archive, tenant, example("invoice-fr-b2b", number))
-        delivery_id = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.invoice_id == invoice.id))
+        to_url = WebhookDelivery.subscription.has(Subscription.url == url)  # the tenant may have other subscriptions
+        delivery_id = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.invoice_id == invoice.id, to_url))
     sender.send_due(database)
     return delivery_id, number
 

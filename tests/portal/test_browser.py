@@ -26,6 +26,7 @@ from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import get_tenant
+from tests.conftest import LOOPBACK_WEBHOOKS
 from tests.portal.conftest import DELIVERY_ERROR, PASSWORD, example, failed_notification, kill_delivery, populate, receive_invoice
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
@@ -73,7 +74,7 @@ def browser():
 def site(tmp_path_factory):
     """A gateway on a loopback port with tenant A's invoices (one signed checkpoint covering them) and tenant B's."""
     data_dir = tmp_path_factory.mktemp("portal-browser")
-    config = Config(data_dir=data_dir, config_dir=data_dir / "no-config")
+    config = Config(data_dir=data_dir, config_dir=data_dir / "no-config", sections={"webhooks": LOOPBACK_WEBHOOKS})
     upgrade(config)
     app = create_app(config)
     world = populate(app)

@@ -11,7 +11,7 @@ import html
 import pytest
 
 from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
-from gateway.webhooks.models import PENDING, RETRYING, WebhookDelivery
+from gateway.webhooks.models import FAILED, PENDING, RETRYING, WebhookDelivery
 from tests.portal.conftest import World, csrf, failed_notification, populate
 
 
@@ -66,3 +66,13 @@ def test_another_tenants_delivery_is_a_404_and_the_english_page_reads_in_english
     operator.get("/portal/language/en")
     page = operator.get("/portal/operations/webhooks").text
     assert theirs not in page and "Webhook deliveries" in page and "Replay" in page
+
+
+def test_a_delivery_the_ssrf_guard_refuses_is_shown_failed_with_the_reason(portal_app, world, signed_in):
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    delivery_id, number = failed_notification(portal_app, world.tenant, metadata)
+    assert delivery(portal_app, delivery_id).state == FAILED  # at once: a retry would not change the address
+    page = html.unescape(signed_in(OPERATOR).get("/portal/operations/webhooks").text)
+    row = next(row for row in page.split("<tr>") if f"/portal/operations/webhooks/{delivery_id}/replay" in row).split("</tr>")[0]
+    assert number in row and metadata in row and "échec" in row
+    assert "not sent: host 169.254.169.254 is not reachable from the gateway: 169.254.169.254 is a link-local address" in row
