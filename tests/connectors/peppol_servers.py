@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import quote, unquote
 
 import dns.flags
@@ -412,3 +413,15 @@ def _report(**fields: object) -> bytes:
     report: dict[str, object] = {"phase4Version": "loopback", "sendingSuccess": False, "overallSuccess": False, "as4ResponseError": False}
     report.update(fields)
     return json.dumps(report).encode()
+
+
+def discovery_settings(pki: Pki, dns: DnsServer, zone: str) -> dict[str, Any]:
+    """The Peppol connector settings that point discovery at the loopback SML (`dns`, `zone`) and trust the test SMP CA."""
+    return {
+        "stage": "test",
+        "sml_zone": zone,
+        "dns_nameserver": "127.0.0.1",
+        "dns_port": dns.port,
+        "dns_timeout": 1.0,
+        "smp_trust_anchors": pki.smp_ca_test.cert_pem.decode(),
+    }

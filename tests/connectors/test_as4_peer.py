@@ -11,8 +11,7 @@ from tests.connectors.as4_peer_process import As4Peer, peers_python
 from tests.connectors.peppol_servers import issue, make_pki
 
 DOCUMENT_TYPE = (
-    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice"
-    "##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
 )
 PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 

@@ -21,7 +21,7 @@ from connectors.peppol import identifiers as ids
 from connectors.peppol.connector import PeppolConfig
 from tests.connectors.as4_peer_process import As4Peer
 from tests.connectors.documents import envelope
-from tests.connectors.peppol_servers import Credential, DnsServer, Naptr, Pki, Registration, SmpServer, issue, make_pki
+from tests.connectors.peppol_servers import Credential, DnsServer, Naptr, Pki, Registration, SmpServer, discovery_settings, issue, make_pki
 from tests.connectors.test_peppol_connector import RECEIVER, ZONE, french_ubl, hashed_name, received_header, refused
 
 pytestmark = pytest.mark.timeout(60)
@@ -41,12 +41,7 @@ class As4Network:
     def config(self, **overrides: Any) -> dict[str, Any]:
         return {
             "mode": "as4",
-            "stage": "test",
-            "sml_zone": ZONE,
-            "dns_nameserver": "127.0.0.1",
-            "dns_port": self.dns.port,
-            "dns_timeout": 1.0,
-            "smp_trust_anchors": self.pki.smp_ca_test.cert_pem.decode(),
+            **discovery_settings(self.pki, self.dns, ZONE),
             "ap_certificate": self.sender.cert_pem.decode(),
             "ap_private_key": self.sender.key_pem.decode(),
             "ap_trust_anchors": self.pki.ap_ca_test.cert_pem.decode(),

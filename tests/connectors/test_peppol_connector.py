@@ -24,7 +24,7 @@ from gateway.model.serialize import invoice_from_json
 from gateway.model.totals import complete
 from tests.conftest import load_example
 from tests.connectors.documents import envelope
-from tests.connectors.peppol_servers import AccessPoint, DnsServer, Naptr, Pki, Registration, SmpServer, make_pki
+from tests.connectors.peppol_servers import AccessPoint, DnsServer, Naptr, Pki, Registration, SmpServer, discovery_settings, make_pki
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -56,12 +56,7 @@ class Network:
     def config(self, **overrides: Any) -> dict[str, Any]:
         return {
             "mode": "submission_api",
-            "stage": "test",
-            "sml_zone": ZONE,
-            "dns_nameserver": "127.0.0.1",
-            "dns_port": self.dns.port,
-            "dns_timeout": 1.0,
-            "smp_trust_anchors": self.pki.smp_ca_test.cert_pem.decode(),
+            **discovery_settings(self.pki, self.dns, ZONE),
             "submission_url": self.ap.url,
             "submission_token": self.ap.token,
             "timeout": 2.0,

@@ -17,7 +17,7 @@ from connectors.peppol.sml import dns_name
 from gateway.archive.models import ArchiveEntry
 from gateway.jobs.models import SENT
 from tests.connectors.as4_peer_process import As4Peer
-from tests.connectors.peppol_servers import DnsServer, Naptr, Registration, SmpServer, issue, make_pki
+from tests.connectors.peppol_servers import DnsServer, Naptr, Registration, SmpServer, discovery_settings, issue, make_pki
 from tests.jobs.test_peppol_delivery import CBC, FRENCH, one, state_of, stored
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,11 +35,7 @@ def as4_network(tmp_path_factory) -> Iterator[dict]:
         "peer": peer,
         "config": {
             "mode": "as4",
-            "stage": "test",
-            "sml_zone": "sml.loopback.test",
-            "dns_nameserver": "127.0.0.1",
-            "dns_port": dns.port,
-            "smp_trust_anchors": pki.smp_ca_test.cert_pem.decode(),
+            **discovery_settings(pki, dns, "sml.loopback.test"),
             "ap_certificate": sender.cert_pem.decode(),
             "ap_private_key": sender.key_pem.decode(),
             "ap_trust_anchors": pki.ap_ca_test.cert_pem.decode(),

@@ -17,7 +17,7 @@ from connectors.peppol.sml import dns_name
 from gateway.archive.models import ArchiveEntry
 from gateway.jobs.models import DEAD, INVOICE_UNDELIVERABLE, OUTCOME_FAILED, RETRYING, SENT, Delivery
 from gateway.store import models as db
-from tests.connectors.peppol_servers import AccessPoint, DnsServer, Naptr, Registration, SmpServer, make_pki
+from tests.connectors.peppol_servers import AccessPoint, DnsServer, Naptr, Registration, SmpServer, discovery_settings, make_pki
 from tests.jobs import helpers
 
 pytestmark = pytest.mark.timeout(120)
@@ -62,12 +62,7 @@ def peppol(tmp_path_factory) -> Iterator[dict]:
         "dns": dns,
         "config": {
             "mode": "submission_api",
-            "stage": "test",
-            "sml_zone": "sml.loopback.test",
-            "dns_nameserver": "127.0.0.1",
-            "dns_port": dns.port,
-            "dns_timeout": 1.0,
-            "smp_trust_anchors": pki.smp_ca_test.cert_pem.decode(),
+            **discovery_settings(pki, dns, "sml.loopback.test"),
             "submission_url": ap.url,
             "submission_token": ap.token,
             "timeout": 2.0,
