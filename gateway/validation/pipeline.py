@@ -60,6 +60,7 @@ def validate(document: Document, *, french: bool = True, peppol: bool = False) -
     `peppol` adds the OpenPeppol BIS Billing 3.0 rules to a UBL document that is to travel on Peppol."""
     report = Report(syntax=document.syntax, profile=document.profile.name if document.profile else None)
     report.extend(f"XSD-{schema_key(document)}", check_xsd(document))
-    for artefact in artefacts_for(document, french=french, peppol=peppol):
-        report.extend(artefact, schematron.run(artefact, document.tree))
+    artefacts = artefacts_for(document, french=french, peppol=peppol)
+    for artefact, findings in zip(artefacts, schematron.run_all(artefacts, document.tree), strict=True):
+        report.extend(artefact, findings)
     return report

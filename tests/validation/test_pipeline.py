@@ -206,6 +206,15 @@ def test_a_stylesheet_crash_is_a_fatal_artefact_error_never_a_pass():
     assert validate(read_document(_cii())).valid  # the stylesheets keep working afterwards
 
 
+def test_stylesheets_sharing_one_parsed_tree_find_what_separate_runs_find():
+    """`validate` has Saxon parse a document once for all its stylesheets (`run_all`); each still finds what it finds alone."""
+    tree = read_document(_cii().replace(*CII_TOTAL)).tree
+    artefacts = ["FACTURX-en16931", "BR-FR-CII"]
+    together = schematron.run_all(artefacts, tree)
+    assert together == [schematron.run(artefact, tree) for artefact in artefacts]
+    assert any(f.rule_id == "BR-CO-15" for f in together[0])
+
+
 def test_a_stylesheet_that_cannot_compile_raises(tmp_path, monkeypatch):
     broken = tmp_path / "broken.xslt"
     broken.write_text('<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="2.0"><xsl:template match="/"/>')
