@@ -134,7 +134,8 @@ def _own_schemas() -> dict[str, Any]:
             {
                 "code": STRING,
                 "label": STRING,
-                "time": {"type": "string", "format": "date-time"},
+                "time": {"type": "string", "format": "date-time", "description": "When its emitter says it happened."},
+                "recorded_at": {"type": "string", "format": "date-time", "description": "When the gateway recorded it (the list's order)."},
                 "source": STRING,
                 "detail": _nullable({"type": "object"}),
             }

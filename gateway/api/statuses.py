@@ -76,8 +76,10 @@ def _amount_json(amount: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_json(event: db.StatusEvent, life: LifecycleEvent | None) -> dict[str, Any]:
-    """One timeline entry.  An event without a lifecycle row is the gateway's own (the intake's deposit): applied."""
+def event_json(event: db.StatusEvent, life: LifecycleEvent | None, *, stated_early: bool = False) -> dict[str, Any]:
+    """One timeline entry.  An event without a lifecycle row is the gateway's own (the intake's deposit): applied.
+
+    `stated_early`: its stated time precedes an event recorded before it (`service.stated_early`)."""
     change = event.detail if life is not None and event.detail else {}
     status = codes.STATUSES.get(event.code)
     return {
@@ -87,6 +89,8 @@ def event_json(event: db.StatusEvent, life: LifecycleEvent | None) -> dict[str, 
         "label_en": status.label_en if status else None,
         "mandatory": bool(status and status.mandatory),
         "time": event.time.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+        "stated_early": stated_early,
         "source": event.source,
         "role": life.role if life else (min(status.emitters) if status else None),
         "actor": life.actor if life else "gateway",
@@ -167,12 +171,14 @@ def get_statuses(invoice_id: str) -> Response:
     """The invoice's lifecycle: every event (applied or flagged, with who, why and the message) and the PPF deadlines."""
     row, session = own_invoice(invoice_id), db_session()
     now = datetime.now(UTC)
+    events = service.timeline(session, row)
+    early = service.stated_early(event for event, _ in events)
     return json_response(
         {
             "invoice": {"id": row.id, "direction": row.direction, "number": row.number, "state": row.state},
             "status": row.status,
             "status_label": row.status_label,
-            "events": [event_json(event, life) for event, life in service.timeline(session, row)],
+            "events": [event_json(event, life, stated_early=event.id in early) for event, life in events],
             "deadlines": [d.to_dict(now) for d in service.deadlines_of(session, row.tenant_id, row.id)],
             "links": _links(row),
         }
@@ -199,7 +205,8 @@ def post_status(invoice_id: str) -> Response:
         strict=True,
     )
     links = _links(row)
-    body = {**event_json(recorded.event, recorded.lifecycle), "status": row.status, "status_label": row.status_label, "links": links}
+    early = recorded.event.id in service.stated_early(event for event, _ in service.timeline(db_session(), row))
+    body = {**event_json(recorded.event, recorded.lifecycle, stated_early=early), "status": row.status, "status_label": row.status_label, "links": links}
     return json_response(body, 201, {"Location": links["self"]})
 
 
@@ -214,7 +221,13 @@ EVENT_PROPERTIES: dict[str, Any] = {
     "label": _STRING,
     "label_en": _NULLABLE_STRING,
     "mandatory": {"type": "boolean", "description": "One of 200, 210, 212, 213: reported to the PPF."},
-    "time": {"type": "string", "format": "date-time"},
+    "time": {"type": "string", "format": "date-time", "description": "When its emitter says it happened (a partner's clock)."},
+    "recorded_at": {"type": "string", "format": "date-time", "description": "When the gateway recorded it; events are listed in this order."},
+    "stated_early": {
+        "type": "boolean",
+        "description": "Its stated time precedes an event recorded before it (the emitter's clock, a message held back): applied in "
+        "the order received, its time kept as given.",
+    },
     "source": {**_STRING, "description": "api, gateway, gateway-intake, payment, partner, ppf …"},
     "role": {**_NULLABLE_STRING, "description": "Who emits it: SE seller, BY buyer, WK platform, DFH PPF, DL factor."},
     "actor": {**_STRING, "description": "Who told the gateway: tenant:<id>, a partner platform, gateway."},
@@ -311,7 +324,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getInvoiceStatuses",
             "summary": "The invoice's lifecycle timeline and PPF deadlines",
-            "description": "Every status event in time order — applied or flagged (recorded, not applied: out of order, after the end of "
+            "description": "Every status event in the order recorded — applied or flagged (recorded, not applied: out of order, after the end of "
             "the invoice's life) — with who set it, its reason, comment and amounts, and the archived message that carried it; and the "
             "24-hour deadlines toward the PPF (F1 regulatory data after 200, F6 for each mandatory status), late or not.",
             "parameters": [_INVOICE_ID],

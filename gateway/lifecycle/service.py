@@ -14,6 +14,7 @@ PostgreSQL, the write lock on SQLite) before its status is read.  Callers commit
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -230,14 +231,33 @@ def receive_cdar(session: Session, archive: Archive, tenant: db.Tenant, data: by
 
 
 def timeline(session: Session, invoice: db.Invoice) -> list[tuple[db.StatusEvent, LifecycleEvent | None]]:
-    """The invoice's events in time order, each with its lifecycle row (None for the intake's own events)."""
+    """The invoice's events in the order they were recorded, each with its lifecycle row (None for the intake's own events).
+
+    Never by their stated time: a partner's clock may be behind ours, and its answer must not sort before the transmission it answers.
+    """
     rows = session.execute(
         select(db.StatusEvent, LifecycleEvent)
         .outerjoin(LifecycleEvent, LifecycleEvent.status_event_id == db.StatusEvent.id)
         .where(db.StatusEvent.invoice_id == invoice.id)
-        .order_by(db.StatusEvent.time, db.StatusEvent.id)
+        .order_by(db.StatusEvent.id)
     )
     return [(event, life) for event, life in rows]
+
+
+def stated_early(events: Iterable[db.StatusEvent]) -> set[int]:
+    """The ids of events (in recorded order) whose stated time precedes that of an event recorded before them.
+
+    Such an event is applied like any other, in the order it reached the gateway (the state machine follows the
+    recorded order); its stated time is kept as its emitter gave it and shown with this mark, since it says more
+    about the emitter's clock, or a message held back, than about what happened first.
+    """
+    early: set[int] = set()
+    latest: datetime | None = None
+    for event in events:
+        if latest is not None and event.time < latest:
+            early.add(event.id)
+        latest = event.time if latest is None else max(latest, event.time)
+    return early
 
 
 def deadlines_of(session: Session, tenant_id: int, invoice_id: str | None = None) -> list[Deadline]:
@@ -254,7 +274,7 @@ def deadlines_of(session: Session, tenant_id: int, invoice_id: str | None = None
             db.StatusEvent.source.not_in(EXTERNAL_SOURCES),
             LifecycleEvent.applied.is_not(False),
         )
-        .order_by(db.StatusEvent.time, db.StatusEvent.id)
+        .order_by(db.StatusEvent.id)
     )
     if invoice_id is not None:
         query = query.where(db.StatusEvent.invoice_id == invoice_id)

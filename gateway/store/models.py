@@ -182,7 +182,7 @@ class Invoice(Base):
 
     tenant: Mapped[Tenant] = relationship()
     documents: Mapped[list[Document]] = relationship(back_populates="invoice", order_by="Document.id")
-    events: Mapped[list[StatusEvent]] = relationship(back_populates="invoice", order_by=lambda: (StatusEvent.time, StatusEvent.id))
+    events: Mapped[list[StatusEvent]] = relationship(back_populates="invoice", order_by=lambda: StatusEvent.id)  # as recorded
 
 
 class Document(Base):
@@ -203,7 +203,11 @@ class Document(Base):
 
 
 class StatusEvent(Base):
-    """One lifecycle event of an invoice.  Append-only: the timeline is never rewritten."""
+    """One lifecycle event of an invoice.  Append-only: the timeline is never rewritten.
+
+    `time` is when its emitter says it happened (a partner's clock, a message held back: it may precede an
+    earlier-recorded event); `recorded_at` is when the gateway recorded it.  Events are listed by id, the order recorded.
+    """
 
     __tablename__ = "status_events"
 
@@ -212,6 +216,7 @@ class StatusEvent(Base):
     code: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(Text)
     time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 

@@ -93,15 +93,16 @@ def test_partner_messages_out_of_order_or_after_the_end_are_recorded_and_flagged
     after_end = _receive(database, archive, api, valid_change("205", start + timedelta(seconds=3)))
     assert not after_end.lifecycle.applied and "life ended with 210 Refusée" in after_end.lifecycle.flag
     assert _status(database, invoice_id) == "210"
-    assert _events(database, invoice_id) == [
+    assert _events(database, invoice_id) == [  # in the order received; the late 202 keeps the time it states
         ("200", None, "gateway-intake"),
-        ("202", False, "partner"),
         ("205", True, "partner"),
+        ("202", False, "partner"),
         ("210", True, "partner"),
         ("205", False, "partner"),
     ]
     response = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
     assert [(e["code"], e["applied"], bool(e["flag"])) for e in response["events"]][-1] == ("205", False, True)
+    assert [e["stated_early"] for e in response["events"]] == [False, False, True, False, False]
     assert [d["status"] for d in response["deadlines"]] == ["200", "200"]  # the partner's 210 is the buyer's platform's to report
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 from sqlalchemy import select
@@ -46,9 +46,10 @@ def invoice_sbd(document: bytes, **changes: object) -> tuple[bytes, sbdh.Header]
     return sbdh.build(facts.root, **arguments)  # type: ignore[arg-type]
 
 
-def mls_sbd(reference: str, code: str, lines: list[tuple[str, str]] | None = None) -> bytes:
-    """The SBD carrying the MLS a receiver's access point sends about the transmission `reference`."""
-    root = mls.build(reference, code, sender=PARTNER_AP, receiver=SENDER_AP, lines=lines or [], issued=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+def mls_sbd(reference: str, code: str, lines: list[tuple[str, str]] | None = None, issued: datetime | None = None) -> bytes:
+    """The SBD carrying the MLS a receiver's access point sends about the transmission `reference`, issued now unless told."""
+    issued = issued or datetime.now(UTC).replace(microsecond=0)
+    root = mls.build(reference, code, sender=PARTNER_AP, receiver=SENDER_AP, lines=lines or [], issued=issued)
     data, _ = sbdh.build(root, sender=PARTNER_AP, receiver=SENDER_AP, document_type=MLS_DOCUMENT, process=MLS_PROCESS, country_c1="BE")
     return data
 
@@ -140,6 +141,24 @@ def test_an_mls_about_a_transmission_sets_the_status_of_that_outgoing_invoice_on
 
     assert hand_over(api, message).get_json()["outcome"] == "already-recorded"  # handed over twice, recorded once
     assert len(api.get(f"/api/v1/invoices/{invoice_id}").get_json()["events"]) == len(events)
+
+
+def test_an_mls_stated_before_the_transmission_it_answers_is_applied_in_the_order_received(api, database, archive):
+    """A partner's clock behind ours: its answer is listed (and applied) after the transmission, its stated time kept as given."""
+    invoice_id = submit_outgoing(api, "PX-OUT-EARLY")
+    instance_id = _sent_on_peppol(database, archive, invoice_id)
+    sent = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()["events"][-1]
+    assert sent["code"] == "201"
+    stated = datetime.fromisoformat(sent["time"]).replace(microsecond=0) - timedelta(hours=1)
+
+    assert hand_over(api, mls_sbd(instance_id, "AP", issued=stated)).get_json()["outcome"] == "applied"
+    timeline = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
+    assert [e["code"] for e in timeline["events"]] == ["200", "201", "202"] and timeline["status"] == "202"
+    answer = timeline["events"][-1]
+    assert datetime.fromisoformat(answer["time"]) == stated and answer["stated_early"] is True
+    assert datetime.fromisoformat(answer["recorded_at"]) >= datetime.fromisoformat(sent["recorded_at"])
+    assert not any(e["stated_early"] for e in timeline["events"][:-1])
+    assert [e["code"] for e in api.get(f"/api/v1/invoices/{invoice_id}").get_json()["events"]] == ["200", "201", "202"]
 
 
 def test_an_mls_re_rejects_the_outgoing_invoice_and_one_about_an_unknown_transmission_is_refused(api, other_api, database, archive):
