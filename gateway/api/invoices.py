@@ -166,7 +166,14 @@ def invoice_summary(row: db.Invoice) -> dict[str, Any]:
 
 def invoice_detail(row: db.Invoice) -> dict[str, Any]:
     events = [
-        {"code": e.code, "label": e.label, "time": e.time.isoformat(), "recorded_at": e.recorded_at.isoformat(), "source": e.source, "detail": e.detail}
+        {
+            "code": e.code,
+            "label": e.label,
+            "time": e.time.isoformat(),
+            "recorded_at": e.recorded_at.isoformat(),
+            "source": e.source,
+            "detail": e.detail,
+        }
         for e in row.events
     ]
     return {**invoice_summary(row), "report": row.report, "events": events}

@@ -206,7 +206,10 @@ def post_status(invoice_id: str) -> Response:
     )
     links = _links(row)
     early = recorded.event.id in service.stated_early(event for event, _ in service.timeline(db_session(), row))
-    body = {**event_json(recorded.event, recorded.lifecycle, stated_early=early), "status": row.status, "status_label": row.status_label, "links": links}
+    body = {
+        **event_json(recorded.event, recorded.lifecycle, stated_early=early),
+        **{"status": row.status, "status_label": row.status_label, "links": links},
+    }
     return json_response(body, 201, {"Location": links["self"]})
 
 
