@@ -69,7 +69,7 @@ from gateway.routing.router import PEPPOL, Buyer, Context, Decision, PeppolLooku
 from gateway.routing.settings import RoutingSettings
 from gateway.store import models as db
 from gateway.store.models import utcnow
-from gateway.store.session import Database
+from gateway.store.session import Database, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,15 @@ class Unroutable(Exception):
     def __init__(self, decision: Decision) -> None:
         super().__init__(decision.reason)
         self.decision = decision
+
+
+class OutcomeNotRecorded(Exception):
+    """The database went away during a delivery: its outcome could not be recorded, and the claim is to be given back
+    (`Deliverer.release`) once it answers, rather than left to its lease."""
+
+    def __init__(self, claim: outbox.Claim) -> None:
+        super().__init__(f"delivery {claim.delivery_id}: the database became unavailable before the outcome was recorded")
+        self.claim = claim
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,12 @@ class Deliverer:
 
     # ------------------------------------------------------------------ the work
 
+    def release(self, claim: outbox.Claim) -> None:
+        """Give back a claim whose outcome could not be recorded (`OutcomeNotRecorded`); raises while the database is still away."""
+        with self.database.session() as session:
+            if not outbox.release(session, claim):
+                log.warning("delivery %s: the claim of %s was taken by another worker meanwhile", claim.delivery_id, claim.worker)
+
     def run_once(self, worker: str) -> bool:
         """Claim one due delivery and deliver it; False when nothing was due."""
         with self.database.session() as session:
@@ -249,7 +264,12 @@ class Deliverer:
     def process(self, claim: outbox.Claim) -> str:
         """Deliver a claimed row; the delivery's state afterwards ("lost" when the claim expired under this worker)."""
         with log_context.bound(delivery_id=claim.delivery_id):
-            return self._process(claim)
+            try:
+                return self._process(claim)
+            except Exception as exc:
+                if unavailable(exc):  # nothing can be recorded now: the worker gives the claim back once the database answers
+                    raise OutcomeNotRecorded(claim) from exc
+                raise
 
     def _process(self, claim: outbox.Claim) -> str:
         try:
@@ -268,6 +288,8 @@ class Deliverer:
         except ConnectorError as exc:
             return self._failed(claim, exc.message, exc.code, exc.transient)
         except Exception as exc:  # a bug or an unreadable document: retried (and dead-lettered) like a transient failure, never lost
+            if unavailable(exc):
+                raise
             log.exception("delivery %s failed unexpectedly", claim.delivery_id)
             return self._failed(claim, f"internal error: {exc.__class__.__name__}: {exc}", "internal", transient=True)
 

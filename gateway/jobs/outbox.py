@@ -37,6 +37,7 @@ from gateway.store import models as db
 from gateway.store.models import new_id, utcnow
 
 INTERRUPTED = "the worker stopped before recording an outcome (crash, kill or expired lease); the delivery was taken again"
+DATABASE_AWAY = "the database became unavailable during the attempt, before its outcome was recorded; the delivery was taken again"
 
 _table = Delivery.__table__
 _candidate = _table.alias("candidate")
@@ -130,6 +131,27 @@ def release_expired(session: Session, now: datetime | None = None) -> int:
             execution_options={"synchronize_session": False},
         )
     return len(ids)
+
+
+def release(session: Session, claim: Claim, now: datetime | None = None) -> bool:
+    """Give back a claim whose outcome could not be recorded (the database went away): due again now, its attempt closed
+    as interrupted, so that it need not wait for its lease to expire.  False when the claim was no longer this worker's."""
+    now = now or utcnow()
+    released = session.execute(
+        update(Delivery)
+        .where(Delivery.id == claim.delivery_id, Delivery.claim_token == claim.token, Delivery.state == SENDING)
+        .values(state=RETRYING, next_attempt_at=now, claim_token=None, claimed_by=None, lease_until=None, last_error=DATABASE_AWAY),
+        execution_options={"synchronize_session": False},
+    )
+    if released.rowcount != 1:
+        return False
+    session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == claim.delivery_id, DeliveryAttempt.number == claim.attempt, DeliveryAttempt.finished_at.is_(None))
+        .values(finished_at=now, outcome=OUTCOME_INTERRUPTED, transient=True, error=DATABASE_AWAY),
+        execution_options={"synchronize_session": False},
+    )
+    return True
 
 
 def owned(session: Session, claim: Claim) -> Delivery:

@@ -12,7 +12,9 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
 - IMAP polling, when `[reception.imap]` names a host: `gateway.reception.imap` receives the new mail.
 
 Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
-loses nothing: its claim expires after `lease_seconds` and another worker takes the row.
+loses nothing: its claim expires after `lease_seconds` and another worker takes the row.  A thread whose
+database went away mid-delivery gives its claim back as soon as the database answers again (due at once,
+the attempt closed as interrupted), instead of leaving the delivery to wait for its lease.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from gateway.jobs import outbox, polling
-from gateway.jobs.deliver import Deliverer
+from gateway.jobs.deliver import Deliverer, OutcomeNotRecorded
+from gateway.jobs.outbox import Claim
 from gateway.reception import imap
 from gateway.store.models import utcnow
 from gateway.webhooks import sender as webhooks
@@ -86,9 +89,17 @@ class Worker:
 
     def _loop(self, name: str) -> None:
         idle = self.deliverer.settings.idle_seconds
+        unrecorded: list[Claim] = []  # claims whose outcome the database could not take: given back before any new work
         while not self._stop.is_set():
             try:
+                while unrecorded:
+                    self.deliverer.release(unrecorded[0])
+                    unrecorded.pop(0)
                 busy = self.deliverer.run_once(name)
+            except OutcomeNotRecorded as exc:
+                log.warning("%s; it is given back once the database answers", exc)
+                unrecorded.append(exc.claim)
+                busy = False
             except Exception:  # the database is away, …: log, wait, try again; the outbox keeps the work
                 log.exception("delivery worker %s", name)
                 busy = False

@@ -15,6 +15,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Config
@@ -30,6 +32,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` is the database being away (a lost or refused connection, a server restart, an exhausted pool, a locked
+    SQLite file), not a bug in a statement: work is retried once it answers again."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated)
 
 
 def make_engine(url: str) -> Engine:

@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,6 +98,7 @@ class ChorusProServer:
         self.token_ttl = token_ttl
         self.port = port
         self.delay = 0.0
+        self.before_deposit: Callable[[], object] | None = None  # called (outside the lock) as each deposit arrives: a test holds it there
         self.fail_status: int | None = None
         self.fail_only: set[str] | None = None  # paths that fail with fail_status (None: every API path)
         self.reject_with: str | None = None
@@ -208,6 +210,8 @@ class ChorusProServer:
             self.requests[path] += 1
         if self.delay:
             time.sleep(self.delay)
+        if path == contract.DEPOSER_FLUX and self.before_deposit is not None:
+            self.before_deposit()
         if path == contract.TOKEN_PATH:
             return self._token(body)
         if self.fail_status and (self.fail_only is None or path in self.fail_only):

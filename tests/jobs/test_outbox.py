@@ -125,6 +125,27 @@ def test_an_expired_claim_is_taken_again_and_its_first_worker_can_no_longer_writ
     assert (delivery.state, delivery.attempts) == (SENT, 3)
 
 
+def test_a_claim_given_back_is_due_at_once_and_only_by_its_owner(setup):
+    """What a worker does when the database went away mid-delivery: the row is due again without waiting for its lease."""
+    tenant = helpers.new_tenant(setup.database)
+    [invoice_id] = helpers.submit(setup.database, setup.archive, tenant, 1, helpers.PRIVATE_BUYER)
+    with setup.database.session() as session:
+        claim = outbox.claim(session, "cut-off-worker", lease_seconds=300)
+    assert claim is not None
+    stranger = outbox.Claim(claim.delivery_id, "not-the-token", claim.attempt, "other")
+    with setup.database.session() as session:
+        assert not outbox.release(session, stranger)
+        assert outbox.release(session, claim)
+        assert not outbox.release(session, claim)  # once
+    [delivery] = deliveries(setup, [invoice_id])
+    assert (delivery.state, delivery.claim_token, delivery.last_error) == (RETRYING, None, outbox.DATABASE_AWAY)
+    assert delivery.next_attempt_at <= utcnow()
+    assert [(a.outcome, a.error) for a in delivery.attempt_rows] == [(OUTCOME_INTERRUPTED, outbox.DATABASE_AWAY)]
+    setup.drain(setup.deliverer())
+    [delivery] = deliveries(setup, [invoice_id])
+    assert (delivery.state, delivery.attempts) == (SENT, 2)
+
+
 def test_backoff_is_exponential_capped_and_jittered():
     rng = random.Random(7)
     for failure in range(1, 12):

@@ -14,8 +14,8 @@ worker running through the outage keeps going and delivers afterwards.
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -31,7 +31,8 @@ from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import Archive
 from gateway.config import Config
 from gateway.jobs.deliver import Deliverer
-from gateway.jobs.models import Delivery
+from gateway.jobs.models import OUTCOME_INTERRUPTED, OUTCOME_SENT, Delivery
+from gateway.jobs.outbox import DATABASE_AWAY
 from gateway.jobs.worker import Worker
 from gateway.store import models as db
 from gateway.store.session import Database, upgrade
@@ -135,29 +136,69 @@ def test_dropped_connections_answer_503_then_recover(request, tmp_path, net):
     print(f"\ndropped connections: {terminated['backends']} backends terminated; first answers {Counter(answers.values())}")
 
 
+class Signal(logging.Handler):
+    """Set when a log record containing `text` is emitted (by any thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text, self.seen = text, threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
+def hold_first_insert(engine: sa.Engine, table: str) -> tuple[threading.Event, threading.Event]:
+    """(reached, go): the first INSERT into `table` on `engine` signals `reached`, then waits for `go` before it runs."""
+    reached, go = threading.Event(), threading.Event()
+
+    def before(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} ") and not reached.is_set():
+            reached.set()
+            assert go.wait(60), "the test never let the held INSERT go"
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    return reached, go
+
+
 def test_a_database_restart_answers_503_then_recovers_and_delivers(request, tmp_path, net):
+    """The server goes away while a request is writing and while the worker is delivering: each meets it at a point the test
+    chooses (no sleeps), answers 503 or gives its claim back, and everything is whole once the server is back."""
     with TcpProxy(("127.0.0.1", int(sa.engine.make_url(POSTGRES_URL).port or 5432))) as proxy:
         config, _ = gateway(request, tmp_path, net, port=proxy.port)
         app, key = create_app(config), new_key(config)
         client = app.test_client()
         prefix = uuid.uuid4().hex[:6]
         assert post(client, key, f"R{prefix}-0", f"{prefix}-0").status_code == 201
+
+        # The worker takes R-0 and is held at Chorus Pro's door until the database is down.
+        deposit_arrived, deposit_go = threading.Event(), threading.Event()
+        net.chorus.before_deposit = lambda: (deposit_arrived.set(), deposit_go.wait(60))
+        request.addfinalizer(lambda: setattr(net.chorus, "before_deposit", None))
+        given_back = Signal("it is given back once the database answers")
+        logging.getLogger("gateway.jobs.worker").addHandler(given_back)
+        request.addfinalizer(lambda: logging.getLogger("gateway.jobs.worker").removeHandler(given_back))
         database = Database(config)
         worker = Worker(Deliverer(database, app.extensions["gateway.archive"], config), 1, scheduler=False)
         worker.start()
         request.addfinalizer(worker.stop)  # also when an assertion fails: no worker left running against a dead relay
+        assert deposit_arrived.wait(60)
 
-        # The server goes down in the middle of a request (the intake holds its connection while it generates and validates).
+        # A request is writing its invoice (after generating and validating it) when the server goes down.
+        writing, write_go = hold_first_insert(app.extensions["gateway.database"].engine, "invoices")
         in_flight: list = []
         request_thread = threading.Thread(target=lambda: in_flight.append(post(client, key, f"R{prefix}-1", f"{prefix}-1")))
         request_thread.start()
-        time.sleep(0.1)
+        assert writing.wait(60)
         proxy.stop()
+        write_go.set()
         request_thread.join()
         assert_unavailable(in_flight[0])
         assert_unavailable(post(client, key, f"R{prefix}-2", f"{prefix}-2"))
         assert_unavailable(client.get("/api/v1/invoices", headers={"Authorization": f"Bearer {key}"}))
-        time.sleep(1)  # the worker meets the outage too
+
+        deposit_go.set()  # Chorus Pro answers; the worker cannot record the outcome and keeps the claim to give back
+        assert given_back.seen.wait(60)
 
         proxy.start()  # back on the same port
         for i in (1, 2):
@@ -165,6 +206,10 @@ def test_a_database_restart_answers_503_then_recovers_and_delivers(request, tmp_
         assert client.get("/api/v1/invoices", headers={"Authorization": f"Bearer {key}"}).json["total"] == 3
         assert wait_delivered(database) == 0
         worker.stop()
+        with database.session() as session:
+            [first] = session.scalars(select(Delivery).join(db.Invoice).where(db.Invoice.number == f"R{prefix}-0")).all()
+            outcomes = [(a.outcome, a.error) for a in sorted(first.attempt_rows, key=lambda a: a.number)]
+        assert outcomes[0] == (OUTCOME_INTERRUPTED, DATABASE_AWAY) and outcomes[-1][0] == OUTCOME_SENT, outcomes
         database.dispose()
         app.extensions["gateway.database"].dispose()
         assert_whole(config, {f"R{prefix}-{i}" for i in range(3)})
