@@ -134,7 +134,7 @@ def test_sweep_removes_old_orphans_only_and_the_archive_still_verifies(gateway: 
     assert gateway.files() >= orphans | {old_temp}
 
     deleting = subprocess.run(  # a real process, configured by the environment only
-        [sys.executable, "-m", "gateway.cli", "blobs", "sweep", "--delete"],
+        [sys.executable, "-m", "gateway", "blobs", "sweep", "--delete"],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         capture_output=True,

@@ -30,7 +30,7 @@ def env(tmp_path_factory) -> dict[str, str]:
 
 
 def gateway(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *map(str, args)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    return subprocess.run([sys.executable, "-m", "gateway", *map(str, args)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture
@@ -157,6 +157,17 @@ def test_unusable_input_in_a_subprocess(env, tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("gateway: error: Not well-formed XML")
 
 
+def test_the_installed_command_shows_no_library_warning(env, tmp_path):
+    """The console script users run: its own message only (pyhanko's DSA deprecation warning, a library's, is not theirs)."""
+    path = tmp_path / "input.xml"
+    path.write_bytes(b"<Invoice")
+    script = Path(sys.executable).with_name("gateway")
+    clean = {k: v for k, v in env.items() if k != "PYTHONWARNINGS"}
+    result = subprocess.run([script, "validate", path], env=clean, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 2 and result.stderr.splitlines() == [result.stderr.splitlines()[0]], result.stderr
+    assert result.stderr.startswith("gateway: error: Not well-formed XML") and "Warning" not in result.stderr
+
+
 def test_usage_errors_exit_2(run):
     assert run("convert", EXAMPLES / "invoice-fr-b2b.json", "--to", "pdf", "-o", "x")[0] == 2
     assert run("convert", EXAMPLES / "invoice-fr-b2b.json", "--to", "cii", "--profile", "platinum", "-o", "x")[0] == 2
@@ -173,7 +184,7 @@ def test_serve_migrates_and_answers(tmp_path):
     port = _free_port()
     env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_CONFIG_DIR": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 60

@@ -71,7 +71,7 @@ def test_serve_delivers_with_its_in_process_worker(tmp_path, net):
     port = free_port()
     env = {**os.environ, "GATEWAY_CONFIG_DIR": str(config_dir), "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_LOG_LEVEL": "WARNING"}
     env.pop("GATEWAY_DATABASE_URL", None)
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         ready, _, _ = select.select([server.stdout], [], [], 60)

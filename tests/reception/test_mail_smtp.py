@@ -145,7 +145,7 @@ def test_the_command_runs_the_listener_until_sigterm(api, database, gateway_conf
     address, port = f"factures@{tenant}.example", free_port()
     folder = config_folder(tmp_path / "config", gateway_config, mailboxes={address: tenant})
     env = {**os.environ, "GATEWAY_CONFIG_DIR": str(folder)}
-    command = [sys.executable, "-m", "gateway.cli", "inbound", "smtp", "--port", str(port)]
+    command = [sys.executable, "-m", "gateway", "inbound", "smtp", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

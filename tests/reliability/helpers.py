@@ -102,7 +102,7 @@ def environment(config: Config, config_dir: Path, **extra: str) -> dict[str, str
 def start_worker(env: dict[str, str], log: Path, threads: int = 2) -> subprocess.Popen:
     """`gateway worker --threads N`, once it has said it runs."""
     with log.open("ab") as err:
-        command = [sys.executable, "-m", "gateway.cli", "worker", "--threads", str(threads)]
+        command = [sys.executable, "-m", "gateway", "worker", "--threads", str(threads)]
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     assert ready and proc.stdout.readline().startswith(b"gateway worker:"), log.read_text()[-2000:]
@@ -112,7 +112,7 @@ def start_worker(env: dict[str, str], log: Path, threads: int = 2) -> subprocess
 def start_api(env: dict[str, str], log: Path, port: int, threads: int = 4) -> subprocess.Popen:
     """`gateway serve` on 127.0.0.1:`port`, once it answers its health check."""
     with log.open("ab") as out:
-        command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--threads", str(threads)]
+        command = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--threads", str(threads)]
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

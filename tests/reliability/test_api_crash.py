@@ -154,7 +154,7 @@ def test_sigkilled_api_and_worker_lose_nothing(kind, request, tmp_path, net):
     except AssertionError as exc:
         raise AssertionError(f"seed {seed}: {exc}") from exc
     assert all({d.kind for d in o.invoice.documents} >= {"input", "cii", "ubl", "facturx", "canonical"} for o in outcome.deliveries.values())
-    verify = subprocess.run([sys.executable, "-m", "gateway.cli", "archive", "verify"], env=env, cwd=ROOT, capture_output=True, text=True)
+    verify = subprocess.run([sys.executable, "-m", "gateway", "archive", "verify"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout[-2000:] + verify.stderr[-2000:]
     database.dispose()
 
