@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.model.invoice import Invoice, InvoiceLine, Totals, VatBreakdown
+from gateway.texts import N_
 from gateway.validation.report import Finding
 
 CENT = Decimal("0.01")
@@ -55,6 +56,11 @@ def taxable_bases(invoice: Invoice) -> dict[tuple[str, Decimal], tuple[Decimal |
     return bases
 
 
+def _vat(category: str, rate: Decimal | None) -> str:
+    """A VAT breakdown entry as a message names it: "S 20%", or "O" without a rate."""
+    return f"{category} {rate}%" if rate is not None else category
+
+
 def category_tax(taxable: Decimal, rate: Decimal | None) -> Decimal:
     """BR-CO-17: BT-117 = BT-116 × BT-119 / 100, rounded to two decimals."""
     return round2(taxable * (rate or ZERO) / 100)
@@ -68,7 +74,8 @@ def complete(invoice: Invoice) -> list[Finding]:
         if given is None:
             return expected
         if abs(given - expected) > tolerance:
-            findings.append(Finding(rule, "fatal", f"{what}: {given} was sent, {expected} was expected.", ARTEFACT, business_term=bt))
+            message = N_("{what}: {given} was sent, {expected} was expected.").format(what=what, given=given, expected=expected)
+            findings.append(Finding(rule, "fatal", message, ARTEFACT, business_term=bt))
         return given
 
     for i, line in enumerate(invoice.lines):
@@ -80,7 +87,9 @@ def complete(invoice: Invoice) -> list[Finding]:
                 Finding(
                     "GW-LINE-NET",
                     "warning",
-                    f"Line {line.id}: net amount {line.net_amount} differs from quantity × price − allowances + charges = {expected}.",
+                    N_("Line {line}: net amount {given} differs from quantity × price − allowances + charges = {expected}.").format(
+                        line=line.id, given=line.net_amount, expected=expected
+                    ),
                     ARTEFACT,
                     location=f"/lines/{i}/net_amount",
                     business_term="BT-131",
@@ -95,11 +104,11 @@ def complete(invoice: Invoice) -> list[Finding]:
         entry = given.pop(key, None) or VatBreakdown(category=category, rate=rate)
         prefix = CATEGORY_RULE_PREFIX.get(category, f"BR-{category}")
         entry.taxable_amount = check(
-            f"{prefix}-08", "BT-116", entry.taxable_amount, round2(base), f"VAT breakdown {category} {rate or ''}% taxable amount"
+            f"{prefix}-08", "BT-116", entry.taxable_amount, round2(base), N_("VAT breakdown {vat} taxable amount").format(vat=_vat(category, rate))
         )
         entry.tax_amount = check(
             "BR-CO-17", "BT-117", entry.tax_amount, category_tax(entry.taxable_amount, rate),
-            f"VAT breakdown {category} {rate or ''}% tax amount", tolerance=Decimal(1),
+            N_("VAT breakdown {vat} tax amount").format(vat=_vat(category, rate)), tolerance=Decimal(1),
         )  # fmt: skip
         breakdown.append(entry)
     for stray in given.values():
@@ -108,7 +117,7 @@ def complete(invoice: Invoice) -> list[Finding]:
             Finding(
                 f"{prefix}-08",
                 "fatal",
-                f"VAT breakdown {stray.category} {stray.rate or ''}% matches no line, allowance or charge.",
+                N_("VAT breakdown {vat} matches no line, allowance or charge.").format(vat=_vat(stray.category, stray.rate)),
                 ARTEFACT,
                 business_term="BG-23",
             )
@@ -118,23 +127,23 @@ def complete(invoice: Invoice) -> list[Finding]:
 
     t = invoice.totals or Totals()
     line_sum = sum((line.net_amount or ZERO for line in invoice.lines), ZERO)
-    t.line_net_total = check("BR-CO-10", "BT-106", t.line_net_total, line_sum, "Sum of line net amounts")
+    t.line_net_total = check("BR-CO-10", "BT-106", t.line_net_total, line_sum, N_("Sum of line net amounts"))
     allowances = sum((a.amount for a in invoice.allowances), ZERO)
     charges = sum((c.amount for c in invoice.charges), ZERO)
     if invoice.allowances or t.allowance_total is not None:
-        t.allowance_total = check("BR-CO-11", "BT-107", t.allowance_total, allowances, "Sum of document allowances")
+        t.allowance_total = check("BR-CO-11", "BT-107", t.allowance_total, allowances, N_("Sum of document allowances"))
     if invoice.charges or t.charge_total is not None:
-        t.charge_total = check("BR-CO-12", "BT-108", t.charge_total, charges, "Sum of document charges")
+        t.charge_total = check("BR-CO-12", "BT-108", t.charge_total, charges, N_("Sum of document charges"))
     t.tax_exclusive_amount = check(
         "BR-CO-13", "BT-109", t.tax_exclusive_amount,
-        t.line_net_total - (t.allowance_total or ZERO) + (t.charge_total or ZERO), "Total without VAT",
+        t.line_net_total - (t.allowance_total or ZERO) + (t.charge_total or ZERO), N_("Total without VAT"),
     )  # fmt: skip
     vat_sum = sum((b.tax_amount or ZERO for b in invoice.vat_breakdown), ZERO)
-    t.tax_amount = check("BR-CO-14", "BT-110", t.tax_amount, vat_sum, "Total VAT amount")
-    t.tax_inclusive_amount = check("BR-CO-15", "BT-112", t.tax_inclusive_amount, t.tax_exclusive_amount + t.tax_amount, "Total with VAT")
+    t.tax_amount = check("BR-CO-14", "BT-110", t.tax_amount, vat_sum, N_("Total VAT amount"))
+    t.tax_inclusive_amount = check("BR-CO-15", "BT-112", t.tax_inclusive_amount, t.tax_exclusive_amount + t.tax_amount, N_("Total with VAT"))
     t.amount_due = check(
         "BR-CO-16", "BT-115", t.amount_due,
-        t.tax_inclusive_amount - (t.paid_amount or ZERO) + (t.rounding_amount or ZERO), "Amount due for payment",
+        t.tax_inclusive_amount - (t.paid_amount or ZERO) + (t.rounding_amount or ZERO), N_("Amount due for payment"),
     )  # fmt: skip
     invoice.totals = t
     return findings

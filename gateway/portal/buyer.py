@@ -17,6 +17,8 @@ from gateway.intake import xml_safe
 from gateway.lifecycle import codes, parties, service
 from gateway.lifecycle.events import Amount, StatusChange
 from gateway.portal import i18n
+from gateway.portal.i18n import core_text
+from gateway.portal.i18n import gettext as _
 from gateway.portal.queries import parse_date, parse_decimal
 from gateway.store import models as db
 
@@ -31,12 +33,8 @@ class BuyerForm:
     errors: dict[str, str] = field(default_factory=dict)
     change: StatusChange | None = None
 
-    def refused(self, exc: InputError, lang: str) -> None:
+    def refused(self, exc: InputError) -> None:
         """Record why `service.record` refused the change, as a form-wide error."""
-
-        def _(message: str, /, **values: object) -> str:
-            return i18n.gettext(lang, message, **values)
-
         if isinstance(exc, service.IllegalTransition):
             self.errors[""] = _("This status cannot follow the invoice's current status any more: nothing was recorded. Reload the page.")
         elif isinstance(exc, service.NotInLifecycle):
@@ -44,7 +42,7 @@ class BuyerForm:
         elif isinstance(exc, parties.NotYourStatus):
             self.errors["code"] = _("This status is set by the seller, not by the buyer.")
         else:
-            self.errors[""] = _("The reform's rules refuse this status: {reason}", reason=exc.message)
+            self.errors[""] = _("The reform's rules refuse this status: {reason}", reason=core_text(exc.message))
         self.change = None
 
 
@@ -54,10 +52,6 @@ def _name(status: codes.Status, lang: str) -> str:
 
 def read_buyer_form(form: Mapping[str, str], row: db.Invoice, settable: list[codes.Status], lang: str) -> BuyerForm:
     """The form's values checked against the status chosen (one of `settable`); `change` is set only when there is no error."""
-
-    def _(message: str, /, **values: object) -> str:
-        return i18n.gettext(lang, message, **values)
-
     values = {name: (form.get(name) or "").strip() for name in ("code", "reason_code", "comment", "amount", "paid_on")}
     result, errors = BuyerForm(values), {}
     status = next((s for s in settable if s.code == values["code"]), None)

@@ -1,22 +1,34 @@
-"""The portal's two languages: a French catalogue for its English messages, and locale formatting.
+"""The portal's two languages: gettext catalogues (Flask-Babel) for its messages, and locale formatting.
 
-French is the default.  Messages are written in English in the code and templates
-(`_("Invoices")`); `CATALOGUE` (fr.json beside this file, English → French) gives their French.  A test checks that every message
-used has its translation.  Numbers, amounts and dates follow each locale's conventions
-(French: "1 234,56 €", "20/11/2026"; English: "€1,234.56", "20 Nov 2026"); times are
-shown in the portal's time zone (Europe/Paris unless configured).
+French is the default.  Messages are written in English in the code and templates (`_("Invoices")`,
+`ngettext(...)`, `gateway.texts.N_` where a message is defined but shown elsewhere) with `{name}` placeholders,
+filled after translation.  pybabel collects them into two catalogues beside this file
+(translations/<lang>/LC_MESSAGES/): `messages`, the portal's own words (mapping messages.cfg), and `core`,
+the messages the rest of the gateway writes and the portal shows (mapping core.cfg, marked with
+`gateway.texts.N_`): routing decisions, delivery errors, the gateway's own findings.  Both exist in French
+and English, compiled to .mo (committed; a test fails when a message lacks a translation or a .mo lags
+its .po: translations/README.md says how to update them).  Numbers, amounts and dates follow each
+locale's conventions (French: "1 234,56 €", "20/11/2026"; English: "€1,234.56", "20 Nov 2026"); times
+are shown in the portal's time zone (Europe/Paris unless configured).
 """
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import flask_babel
+from babel.messages.mofile import read_mo
+from flask import Flask, g
+
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
+TRANSLATIONS = Path(__file__).with_name("translations")
+CORE = flask_babel.Domain(str(TRANSLATIONS), domain="core")
 
 _NNBSP, _NBSP = "\u202f", "\u00a0"  # French thousands separator; space before a currency or percent sign
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
@@ -28,23 +40,67 @@ _SHORT_MONTHS = {
     "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
 }
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def gettext(lang: str, message: str, /, **values: object) -> str:
-    """`message` in `lang` (English as written, French from the catalogue), with `{name}` placeholders filled."""
-    text = CATALOGUE.get(message, message) if lang == "fr" else message
+def install(app: Flask) -> None:
+    """Flask-Babel on `app`, reading the portal's catalogues in the language of the request (`g.lang`, French by default)."""
+    flask_babel.Babel(
+        app,
+        locale_selector=lambda: g.get("lang", DEFAULT_LANGUAGE),
+        default_locale=DEFAULT_LANGUAGE,
+        default_translation_directories=str(TRANSLATIONS),
+        configure_jinja=False,  # the portal's templates get `_` and `ngettext` filling {name} placeholders (views)
+    )
+
+
+def gettext(message: str, /, **values: object) -> str:
+    """`message` in the request's language, with `{name}` placeholders filled."""
+    text = flask_babel.gettext(message)
     return text.format(**values) if values else text
 
 
-def ngettext(lang: str, singular: str, plural: str, n: int, /, **values: object) -> str:
-    """`singular` or `plural` by `n` (French uses the singular for 0 and 1, English for 1 only), then translated."""
-    one = n in (0, 1) if lang == "fr" else n == 1
-    return gettext(lang, singular if one else plural, **values)
+def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
+    """`singular` or `plural` by `n` under the language's plural rule (French: 0 and 1 singular), translated and filled."""
+    text = flask_babel.ngettext(singular, plural, n)
+    return text.format(**values) if values else text
 
 
-def N_(message: str) -> str:
-    """Mark `message` for translation where it is defined; it is translated where it is shown."""
-    return message
+@cache
+def _core_templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Every template of the core catalogue with placeholders, as a pattern capturing their values; most literal text first."""
+    with (TRANSLATIONS / "en" / "LC_MESSAGES" / "core.mo").open("rb") as file:
+        ids = [message.id for message in read_mo(file) if isinstance(message.id, str) and "{" in message.id]
+    found = []
+    for template in ids:
+        literal = _PLACEHOLDER.sub("", template)
+        if not literal.strip():
+            continue  # a template of placeholders alone would match anything
+        pattern, seen, position = [], set(), 0
+        for match in _PLACEHOLDER.finditer(template):
+            name = match.group(1)
+            pattern.append(re.escape(template[position : match.start()]))
+            pattern.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+            position = match.end()
+        pattern.append(re.escape(template[position:]))
+        found.append((len(literal), re.compile("".join(pattern), re.DOTALL), template))
+    return tuple((pattern, template) for _, pattern, template in sorted(found, key=lambda item: -item[0]))
+
+
+def core_text(text: str | None) -> str:
+    """A message the core wrote in English, in the request's language: a marked template filled in is recognised and
+    its translation filled with the same values (themselves recognised in turn); any other text is shown as written."""
+    if not text:
+        return text or ""
+    translated = CORE.gettext(text)
+    if translated != text:
+        return translated
+    for pattern, template in _core_templates():
+        match = pattern.fullmatch(text)
+        if match:
+            return CORE.gettext(template).format(**{name: core_text(value) for name, value in match.groupdict().items()})
+    return text
 
 
 def _grouped(digits: str, separator: str) -> str:
@@ -119,6 +175,3 @@ def format_size(size: int, lang: str) -> str:
     while value >= 1000 and unit < len(units) - 1:
         value, unit = value / 1000, unit + 1
     return f"{format_decimal(value, lang, 0 if unit == 0 else 1)}{_NBSP}{units[unit]}"
-
-
-CATALOGUE: dict[str, str] = json.loads(Path(__file__).with_name("fr.json").read_text(encoding="utf-8"))

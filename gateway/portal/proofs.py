@@ -23,6 +23,7 @@ from gateway.archive.checkpoints import checkpoint_dict
 from gateway.archive.models import ArchiveCheckpoint, ArchiveEntry
 from gateway.archive.service import PROOF_FORMAT, Archive
 from gateway.archive.verifier import check_proof, entry_hash, leaf_hash
+from gateway.texts import N_
 
 
 def merkle_levels(leaves: list[bytes]) -> list[list[bytes]]:
@@ -111,7 +112,7 @@ def verify_invoice(session: Session, archive: Archive, tenant_id: int, invoice_i
     result = InvoiceEvidence([], checkpoint_dict(checkpoint) if checkpoint else None)
     levels = _levels(session, checkpoint) if checkpoint is not None else None
     if checkpoint is not None and levels is None:
-        result.problems.append(f"the archive no longer holds the {checkpoint.tree_size} entries its latest checkpoint signed")
+        result.problems.append(N_("the archive no longer holds the {size} entries its latest checkpoint signed").format(size=checkpoint.tree_size))
     trusted = {archive.public_key, *archive.settings.trusted_public_keys}
     for entry in archive_entries(session, tenant_id, invoice_id):
         fields = entry_fields(entry)
@@ -124,7 +125,7 @@ def verify_invoice(session: Session, archive: Archive, tenant_id: int, invoice_i
         else:
             check.problems = _unanchored_problems(fields, document)
         if document is None:
-            check.problems.append(f"entry {entry.seq}: the document's bytes are no longer stored (retention expired or deleted)")
+            check.problems.append(N_("entry {seq}: the document's bytes are no longer stored (retention expired or deleted)").format(seq=entry.seq))
         result.entries.append(check)
     return result
 
@@ -133,7 +134,7 @@ def _unanchored_problems(fields: dict[str, Any], document: bytes | None) -> list
     """The checks possible before a checkpoint covers the entry: its own hash and its document's."""
     problems = []
     if entry_hash(fields["prev_hash"], fields) != fields["entry_hash"]:
-        problems.append(f"entry {fields['seq']}: a field was changed (its recomputed hash differs from the recorded one)")
+        problems.append(N_("entry {seq}: a field was changed (its recomputed hash differs from the recorded one)").format(seq=fields["seq"]))
     if document is not None and (hashlib.sha256(document).hexdigest() != fields["content_sha256"] or len(document) != fields["size"]):
-        problems.append(f"the document does not match entry {fields['seq']} (SHA-256 or size differs)")
+        problems.append(N_("the document does not match entry {seq} (SHA-256 or size differs)").format(seq=fields["seq"]))
     return problems

@@ -58,12 +58,12 @@ from gateway.portal.auth import (
 )
 from gateway.portal.buyer import BuyerForm, read_buyer_form
 from gateway.portal.charts import bar_chart
-from gateway.portal.i18n import N_
 from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
 from gateway.portal.terms import reason_name, term_name
 from gateway.secret_files import load_or_create_secret
 from gateway.store import models as db
+from gateway.texts import N_
 from gateway.webhooks import sender
 from gateway.webhooks.models import SENDING, STATES, WebhookDelivery
 
@@ -98,18 +98,14 @@ def _setup(state: BlueprintSetupState) -> None:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
     )
     app.add_url_rule("/", "portal_home", lambda: redirect(url_for("portal.dashboard")))
+    i18n.install(app)
 
 
 def settings() -> PortalSettings:
     return current_app.extensions[SETTINGS]
 
 
-def _(message: str, /, **values: object) -> str:
-    return i18n.gettext(g.lang, message, **values)
-
-
-def _n(singular: str, plural: str, n: int, /, **values: object) -> str:
-    return i18n.ngettext(g.lang, singular, plural, n, **values)
+_ = i18n.gettext
 
 
 def current_user() -> PortalUser:
@@ -185,8 +181,9 @@ def _template_context() -> dict[str, Any]:
     lang = g.get("lang", i18n.DEFAULT_LANGUAGE)
     zone = g.get("zone") or ZoneInfo(settings().time_zone)
     return {
-        "_": _,
-        "_n": _n,
+        "_": i18n.gettext,
+        "ngettext": i18n.ngettext,
+        "core_text": i18n.core_text,
         "lang": lang,
         "user": g.get("user"),
         "can_operate": g.get("user") is not None and can(g.user, OPERATE),
@@ -523,7 +520,7 @@ def set_status(invoice_id: str) -> Response | tuple[str, int]:
         except (service.StatusRefused, service.IllegalTransition, service.NotInLifecycle, parties.NotYourStatus) as exc:
             db_session().rollback()
             log.info("status %s on invoice %s refused for portal user %s: %s", form.change.code, row.id, current_user().id, exc.message)
-            form.refused(exc, g.lang)
+            form.refused(exc)
             row = own_invoice(invoice_id)
         else:
             log.info("status %s set on invoice %s by portal user %s", form.change.code, row.id, current_user().id)

@@ -33,6 +33,7 @@ from gateway.routing import directory
 from gateway.routing.directory import EMAIL, SIREN, SIRET, VAT
 from gateway.routing.models import DirectoryEntry
 from gateway.routing.settings import RoutingSettings, Rule, normalise
+from gateway.texts import N_
 
 CHORUS_PRO, PEPPOL, EMAIL_CHANNEL = "chorus_pro", "peppol", "email"
 
@@ -153,34 +154,37 @@ def _first_rule(rules: list[Rule], matches: Callable[[Rule], bool], step: str, n
     for rule in rules:
         if matches(rule):
             return _decided(step, rule.channel, rule.describe())
-    return _not(step, "no-match", f"{nothing} ({len(rules)} rule(s) looked at)")
+    return _not(step, "no-match", N_("{nothing} ({count} rule(s) looked at)").format(nothing=nothing, count=len(rules)))
 
 
 def _buyer_rules(buyer: Buyer, ctx: Context) -> Outcome:
     values = {value for _, value in buyer.identifiers()} | {f"{scheme}:{value}" for scheme, value in buyer.identifiers()}
-    return _first_rule(ctx.settings.rules_for(ctx.tenant, "buyer"), lambda r: r.value in values, "rule", "no buyer rule names this buyer")
+    return _first_rule(ctx.settings.rules_for(ctx.tenant, "buyer"), lambda r: r.value in values, "rule", N_("no buyer rule names this buyer"))
 
 
 def _entry_channel(entry: DirectoryEntry) -> tuple[str | None, str]:
     if entry.channel:
-        return entry.channel, f"its channel is {entry.channel}"
+        return entry.channel, N_("its channel is {channel}").format(channel=entry.channel)
     if entry.public_sector:
-        return CHORUS_PRO, "it is a public-sector buyer"
+        return CHORUS_PRO, N_("it is a public-sector buyer")
     if entry.peppol_id:
-        return PEPPOL, f"it is Peppol participant {entry.peppol_id}"
+        return PEPPOL, N_("it is Peppol participant {participant}").format(participant=entry.peppol_id)
     if entry.email:
-        return EMAIL_CHANNEL, f"its e-mail is {entry.email}"
-    return None, "it names no channel, no Peppol id and no e-mail"
+        return EMAIL_CHANNEL, N_("its e-mail is {email}").format(email=entry.email)
+    return None, N_("it names no channel, no Peppol id and no e-mail")
 
 
 def _directory(buyer: Buyer, ctx: Context) -> Outcome:
     entry = directory.find(ctx.session, ctx.tenant_id, buyer.identifiers())
     if entry is None:
-        searched = ", ".join(f"{scheme}:{value}" for scheme, value in buyer.identifiers()) or "a buyer without identifiers"
-        return _not("directory", "not-found", f"no directory entry for {searched}")
+        searched = ", ".join(f"{scheme}:{value}" for scheme, value in buyer.identifiers()) or N_("a buyer without identifiers")
+        return _not("directory", "not-found", N_("no directory entry for {searched}").format(searched=searched))
     channel, why = _entry_channel(entry)
-    scope = "the tenant's" if entry.tenant_id is not None else "a shared"
-    detail = f"{scope} directory entry {entry.scheme}:{entry.identifier} ({entry.name or 'no name'}): {why}"
+    if entry.tenant_id is not None:
+        template = N_("the tenant's directory entry {entry} ({name}): {why}")
+    else:
+        template = N_("a shared directory entry {entry} ({name}): {why}")
+    detail = template.format(entry=f"{entry.scheme}:{entry.identifier}", name=entry.name or N_("no name"), why=why)
     if channel is None:
         return _not("directory", "no-match", detail)
     recipient = {k: v for k, v in (("email", entry.email), ("peppol_id", entry.peppol_id), ("name", entry.name)) if v}
@@ -189,10 +193,13 @@ def _directory(buyer: Buyer, ctx: Context) -> Outcome:
 
 def _heuristic(buyer: Buyer, ctx: Context) -> Outcome:
     if not ctx.settings.public_siren_heuristic:
-        return _not("heuristic", "skipped", "the public-SIREN heuristic is off ([routing] public_siren_heuristic)")
+        return _not("heuristic", "skipped", N_("the public-SIREN heuristic is off ([routing] public_siren_heuristic)"))
     if buyer.country == "FR" and buyer.siren and buyer.siren[0] in "12":
-        return _decided("heuristic", CHORUS_PRO, f"SIREN {buyer.siren} starts with {buyer.siren[0]}: a French public entity (opt-in heuristic)")
-    return _not("heuristic", "no-match", f"SIREN {buyer.siren or '(none)'} does not start with 1 or 2")
+        why = N_("SIREN {siren} starts with {digit}: a French public entity (opt-in heuristic)").format(siren=buyer.siren, digit=buyer.siren[0])
+        return _decided("heuristic", CHORUS_PRO, why)
+    if not buyer.siren:
+        return _not("heuristic", "no-match", N_("the buyer has no SIREN"))
+    return _not("heuristic", "no-match", N_("SIREN {siren} does not start with 1 or 2").format(siren=buyer.siren))
 
 
 def _country_and_scheme_rules(buyer: Buyer, ctx: Context) -> Outcome:
@@ -201,46 +208,48 @@ def _country_and_scheme_rules(buyer: Buyer, ctx: Context) -> Outcome:
     def matches(rule: Rule) -> bool:
         return rule.value == buyer.country if rule.kind == "country" else rule.value == scheme
 
-    nothing = f"no rule for country {buyer.country} or scheme {scheme or '(no electronic address)'}"
+    nothing = N_("no rule for country {country} or scheme {scheme}").format(country=buyer.country, scheme=scheme or N_("(no electronic address)"))
     return _first_rule(ctx.settings.rules_for(ctx.tenant, "country", "scheme"), matches, "rule", nothing)
 
 
 def _peppol(buyer: Buyer, ctx: Context) -> Outcome:
     text = buyer.peppol_id()
     if text is None:
-        return _not("peppol", "no-match", "the buyer's electronic address (BT-49) has no Peppol scheme")
+        return _not("peppol", "no-match", N_("the buyer's electronic address (BT-49) has no Peppol scheme"))
     mode = ctx.settings.peppol_participants
     if mode == "ignore":
-        return _not("peppol", "skipped", f"{text}: Peppol addresses are not used for routing (peppol_participants = ignore)")
+        why = N_("{participant}: Peppol addresses are not used for routing (peppol_participants = ignore)").format(participant=text)
+        return _not("peppol", "skipped", why)
     if PEPPOL not in ctx.configured:
-        return _not("peppol", "skipped", f"{text}: no Peppol connector is configured for the tenant")
+        return _not("peppol", "skipped", N_("{participant}: no Peppol connector is configured for the tenant").format(participant=text))
     try:
         participant = ParticipantId.parse(text)
     except IdentifierError as exc:
-        return _not("peppol", "no-match", f"{text} is not a valid Peppol participant id: {exc}")
+        return _not("peppol", "no-match", N_("{participant} is not a valid Peppol participant id: {error}").format(participant=text, error=exc))
+    recipient = {"peppol_id": participant.prefixed}
     if mode == "trust":
-        return _decided("peppol", PEPPOL, f"Peppol participant {participant} (BT-49, taken as given)", {"peppol_id": participant.prefixed})
+        return _decided("peppol", PEPPOL, N_("Peppol participant {participant} (BT-49, taken as given)").format(participant=participant), recipient)
     try:
         if ctx.peppol_lookup is None:
-            raise ConnectorError("no Peppol connector to look up with", transient=False)
+            raise ConnectorError(N_("no Peppol connector to look up with"), transient=False)
         ctx.peppol_lookup(participant)
     except ConnectorError as exc:
         if exc.transient:
             raise  # the look-up could not be done now: the delivery is retried, not routed elsewhere
-        return _not("peppol", "not-found", f"SML/SMP look-up of {participant}: {exc.message}")
-    return _decided("peppol", PEPPOL, f"Peppol participant {participant}: found by SML/SMP look-up", {"peppol_id": participant.prefixed})
+        return _not("peppol", "not-found", N_("SML/SMP look-up of {participant}: {error}").format(participant=participant, error=exc.message))
+    return _decided("peppol", PEPPOL, N_("Peppol participant {participant}: found by SML/SMP look-up").format(participant=participant), recipient)
 
 
 def _email(buyer: Buyer, ctx: Context) -> Outcome:
     if not buyer.email:
-        return _not("email", "no-match", "the buyer has no e-mail address (BT-58 or BT-49 with scheme EM)")
+        return _not("email", "no-match", N_("the buyer has no e-mail address (BT-58 or BT-49 with scheme EM)"))
     if EMAIL_CHANNEL not in ctx.configured:
-        return _not("email", "skipped", f"{buyer.email}: no e-mail connector is configured for the tenant")
-    return _decided("email", EMAIL_CHANNEL, f"the buyer's e-mail address {buyer.email}", {"email": buyer.email})
+        return _not("email", "skipped", N_("{email}: no e-mail connector is configured for the tenant").format(email=buyer.email))
+    return _decided("email", EMAIL_CHANNEL, N_("the buyer's e-mail address {email}").format(email=buyer.email), {"email": buyer.email})
 
 
 def _default(buyer: Buyer, ctx: Context) -> Outcome:
-    return _first_rule(ctx.settings.rules_for(ctx.tenant, "default"), lambda r: True, "default", "no default rule")
+    return _first_rule(ctx.settings.rules_for(ctx.tenant, "default"), lambda r: True, "default", N_("no default rule"))
 
 
 STEPS: tuple[Callable[[Buyer, Context], Outcome], ...] = (
@@ -263,4 +272,4 @@ def route(invoice: Invoice, ctx: Context) -> Decision:
         steps.append(outcome)
         if channel is not None:
             return Decision(channel, outcome.step, outcome.detail, steps, recipient)
-    return Decision(None, None, "no rule, directory entry or buyer identifier gave a channel", steps)
+    return Decision(None, None, N_("no rule, directory entry or buyer identifier gave a channel"), steps)

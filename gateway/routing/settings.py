@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from gateway.config import ConfigError
+from gateway.texts import N_
 
 PEPPOL_MODES = ("lookup", "trust", "ignore")
 RULE_KINDS = ("buyer", "country", "scheme", "default")
@@ -53,10 +54,14 @@ class Rule:
     note: str = ""
 
     def describe(self) -> str:
-        what = "default" if self.kind == "default" else f"{self.kind} = {self.given or self.value}"
-        scope = f" for tenant {self.tenant!r}" if self.tenant else ""
-        note = f" ({self.note})" if self.note else ""
-        return f"routing rule #{self.number}: {what}{scope} → {self.channel}{note}"
+        what = N_("default") if self.kind == "default" else f"{self.kind} = {self.given or self.value}"
+        if self.tenant:
+            text = N_("routing rule #{number}: {what} for tenant {tenant} → {channel}").format(
+                number=self.number, what=what, tenant=repr(self.tenant), channel=self.channel
+            )
+        else:
+            text = N_("routing rule #{number}: {what} → {channel}").format(number=self.number, what=what, channel=self.channel)
+        return f"{text} ({self.note})" if self.note else text
 
 
 def _rule(number: int, item: Any) -> Rule:

@@ -167,7 +167,7 @@ def test_verify_names_a_tampered_document(tmp_path):
     client = app.test_client()
     sign_in(client, world.users[COMPLIANCE_OFFICER])
     page = client.get(f"/portal/invoices/{world.invoices['valid']}/verify").get_data(as_text=True)
-    assert "La vérification a échoué." in page and "does not match entry" in page and page.count("✕ altérée") == 1
+    assert "La vérification a échoué." in page and "le document ne correspond pas à l&#39;entrée" in page and page.count("✕ altérée") == 1
     app.extensions["gateway.database"].dispose()
 
 
