@@ -40,6 +40,7 @@ SORTS = {
 DIRECTIONS = ("outgoing", "incoming")
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "12m": 365}
 DEFAULT_PERIOD = "30d"
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the days a dashboard period may cover
 AWAITING_BUYER = ("202", "203")  # received and made available, the buyer has said nothing yet
 
 
@@ -58,12 +59,14 @@ def _amount(session: Session) -> Any:
 
 @dataclass(frozen=True)
 class Period:
-    """Days `start` to `end` (inclusive, in the portal's time zone) and the preset that chose them, if any."""
+    """Days `start` to `end` (inclusive, in the portal's time zone), the preset that chose them if any, and the parameters
+    that could not be read (the default period is used then)."""
 
     start: date
     end: date
     preset: str | None
     zone: ZoneInfo
+    invalid: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:
@@ -83,13 +86,24 @@ def parse_date(text: str | None) -> date | None:
 
 
 def parse_period(args: Mapping[str, str], zone: ZoneInfo, today: date | None = None) -> Period:
-    """A preset (?period=7d|30d|90d|12m) or custom days (?from=&to=); 30 days by default, at most 3 years."""
+    """A preset (?period=7d|30d|90d|12m) or custom days (?from=&to=, either alone running to today or from 30 days before);
+    30 days by default, at most 3 years, between FIRST_DAY and LAST_DAY.  What cannot be read is named, and the default used."""
     today = today or datetime.now(zone).date()
-    start, end = parse_date(args.get("from")), parse_date(args.get("to"))
-    if args.get("period") not in PERIODS and start and end and start <= end:
-        return Period(max(start, end - timedelta(days=3 * 366)), end, None, zone)
-    preset = args.get("period") if args.get("period") in PERIODS else DEFAULT_PERIOD
-    return Period(today - timedelta(days=PERIODS[preset] - 1), today, preset, zone)
+    default = Period(today - timedelta(days=PERIODS[DEFAULT_PERIOD] - 1), today, DEFAULT_PERIOD, zone)
+    preset = args.get("period") or ""
+    if preset:
+        if preset in PERIODS:
+            return replace(default, start=today - timedelta(days=PERIODS[preset] - 1), preset=preset)
+        return replace(default, invalid=("period",))
+    days = {name: parse_date(args.get(name)) for name in ("from", "to")}
+    invalid = tuple(name for name, day in days.items() if args.get(name) and not (day and FIRST_DAY <= day <= LAST_DAY))
+    if invalid or not (days["from"] or days["to"]):
+        return replace(default, invalid=invalid)
+    end = days["to"] or max(days["from"] or today, min(today, LAST_DAY))
+    start = days["from"] or max(end - timedelta(days=PERIODS[DEFAULT_PERIOD] - 1), FIRST_DAY)
+    if start > end:
+        return replace(default, invalid=("from", "to"))
+    return Period(max(start, end - timedelta(days=3 * 366)), end, None, zone)
 
 
 # ---------------------------------------------------------------------------- dashboard
@@ -235,7 +249,7 @@ def dashboard(session: Session, tenant_id: int, period: Period) -> Dashboard:
 
 @dataclass(frozen=True)
 class InvoiceFilter:
-    """The list's search, filters, sort and page, as read from the query string (bad values are dropped, and named)."""
+    """The list's search, filters, sort and page, as read from the query string (values that cannot be read are dropped, and named)."""
 
     q: str = ""
     status: str = ""
@@ -300,20 +314,23 @@ def parse_filter(args: Mapping[str, str]) -> InvoiceFilter:
             invalid.append(name)
         return value
 
-    sort = text("sort") or "received"
-    page = text("page", 9)  # int() of thousands of digits raises
-    direction = text("direction")
+    def page(raw: str) -> int | None:
+        return int(raw) if len(raw) <= 9 and raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGE else None  # no int() of 10⁴ digits
+
+    def one_of(choices: Any) -> Any:
+        return lambda raw: raw if raw in choices else None
+
     return InvoiceFilter(
         q=text("q"),
         status=text("status", 16),
-        direction=direction if direction in DIRECTIONS else "",
+        direction=checked("direction", one_of(DIRECTIONS)) or "",
         issued_from=checked("from", parse_date),
         issued_to=checked("to", parse_date),
         amount_min=checked("min", parse_decimal),
         amount_max=checked("max", parse_decimal),
-        sort=sort if sort in SORTS else "received",
-        descending=text("order") != "asc",
-        page=min(int(page), MAX_PAGE) if page.isascii() and page.isdigit() and int(page) > 0 else 1,
+        sort=checked("sort", one_of(SORTS)) or "received",
+        descending=checked("order", one_of(("asc", "desc"))) != "asc",
+        page=checked("page", page) or 1,
         invalid=tuple(invalid),
     )
 

@@ -117,7 +117,7 @@ def current_user() -> PortalUser:
 
 def _local_target(target: str | None) -> str | None:
     """`target` when it is a portal path on this site (no open redirect), else None."""
-    if target and target.startswith("/portal") and not target.startswith("//") and "\\" not in target:
+    if target and target.startswith("/portal") and not target.startswith("//") and "\\" not in target and target.isprintable():
         return target
     return None
 
@@ -219,6 +219,11 @@ def _error(exc: HTTPException) -> tuple[str, int]:
     if not hasattr(g, "lang"):
         g.lang = i18n.DEFAULT_LANGUAGE
     return render_template("portal/error.html", code=exc.code, csrf=exc.description == "csrf"), exc.code or 500
+
+
+def _unreadable(names: tuple[str, ...]) -> int:
+    """The status of a page shown despite query parameters it could not read (and names): 400, else 200."""
+    return 400 if names else 200
 
 
 # ---------------------------------------------------------------------------- labels
@@ -358,21 +363,30 @@ def language(lang: str) -> Response:
 
 
 @bp.get("/")
-def dashboard() -> str:
+def dashboard() -> tuple[str, int]:
     period = queries.parse_period(request.args, g.zone)
     figures = queries.dashboard(db_session(), current_user().tenant_id, period)
-    return render_template("portal/dashboard.html", period=period, figures=figures, chart=bar_chart(figures.buckets), presets=queries.PERIODS)
+    page = render_template(
+        "portal/dashboard.html",
+        period=period,
+        figures=figures,
+        chart=bar_chart(figures.buckets),
+        presets=queries.PERIODS,
+        first_day=queries.FIRST_DAY,
+        last_day=queries.LAST_DAY,
+    )
+    return page, _unreadable(period.invalid)
 
 
 # ---------------------------------------------------------------------------- invoices
 
 
 @bp.get("/invoices")
-def invoices() -> str:
+def invoices() -> tuple[str, int]:
     flt = queries.parse_filter(request.args)
     rows, total = queries.invoice_page(db_session(), current_user().tenant_id, flt)
     pages = max(1, -(-total // queries.PER_PAGE))
-    return render_template(
+    page = render_template(
         "portal/invoices.html",
         flt=flt,
         rows=rows,
@@ -381,6 +395,7 @@ def invoices() -> str:
         statuses=queries.statuses(db_session(), current_user().tenant_id),
         per_page=queries.PER_PAGE,
     )
+    return page, _unreadable(flt.invalid)
 
 
 _CSV_COLUMNS = (
@@ -410,9 +425,12 @@ def _csv_cell(value: str) -> str:
 
 
 @bp.get("/invoices.csv")
-def invoices_csv() -> Response:
+def invoices_csv() -> Response | tuple[str, int]:
     """The filtered list as CSV: UTF-8 with a BOM; semicolons and decimal commas in French (what a French spreadsheet opens)."""
     flt = queries.parse_filter(request.args)
+    if flt.invalid:
+        message = _("Some filters could not be read: {names}. Correct them in the list, then export again.", names=", ".join(flt.invalid))
+        return render_template("portal/error.html", code=400, message=message, back=url_for("portal.invoices")), 400
     tenant_id, lang = current_user().tenant_id, g.lang
     delimiter = ";" if lang == "fr" else ","
 
@@ -613,13 +631,15 @@ def checkpoint() -> Response:
 
 @bp.get("/operations/webhooks")
 @requires(OPERATE)
-def webhooks() -> str:
+def webhooks() -> tuple[str, int]:
     """The tenant's latest webhook deliveries (the API's list), optionally in one state, with the invoices they are about."""
     state = request.args.get("state") if request.args.get("state") in STATES else None
+    invalid = ("state",) if request.args.get("state") and state is None else ()
     rows = sender.deliveries(db_session(), current_user().tenant_id, state=state, limit=WEBHOOKS_LISTED)
     ids = {row.invoice_id for row in rows if row.invoice_id}
     numbers = {id_: number for id_, number in db_session().execute(select(db.Invoice.id, db.Invoice.number).where(db.Invoice.id.in_(ids)))}
-    return render_template("portal/webhooks.html", rows=rows, numbers=numbers, state=state, states=STATES, sending=SENDING)
+    page = render_template("portal/webhooks.html", rows=rows, numbers=numbers, state=state, states=STATES, sending=SENDING, invalid=invalid)
+    return page, _unreadable(invalid)
 
 
 @bp.post("/operations/webhooks/<delivery_id>/replay")

@@ -67,6 +67,28 @@ def test_dashboard_counts_rejection_rate_rules_and_chart(signed_in, world):
     assert "14\u202f973,81\u00a0€" in page and "3\u202f636,00\u00a0$" in page  # exact sums of the accepted invoices, per currency
 
 
+@pytest.mark.parametrize(
+    "query, names",
+    [
+        ("from=0001-01-01&to=0001-01-05", "from, to"),  # were 500s: OverflowError: date value out of range
+        ("from=2026-01-01&to=9999-12-31", "to"),
+        ("from=01/02/2026", "from"),
+        ("period=forever", "period"),
+        ("from=2026-03-01&to=2026-02-01", "from, to"),
+    ],
+)
+def test_dashboard_names_a_period_it_cannot_read_with_a_400(bulk_client, query, names):
+    response = bulk_client.get(f"/portal/?{query}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and f"La période n&#39;a pas pu être lue ({names})" in page and "du 01/01/2000 au 31/12/2099" in page
+    assert 'id="kpi-total">' in page  # the default period's figures are still shown
+
+
+def test_a_next_address_with_control_characters_goes_to_the_dashboard(signed_in):
+    response = signed_in().get("/portal/language/en?next=/portal/invoices%0d%0aSet-Cookie:%20x=1")
+    assert response.status_code == 302 and response.headers["Location"] == "/portal/"
+
+
 def test_dashboard_custom_period_and_months(bulk_client):
     page = bulk_client.get("/portal/?from=2020-01-01&to=2020-12-31").get_data(as_text=True)
     assert 'id="kpi-total">0<' in page and "Aucune facture sur cette période" in page and "Factures traitées par mois" in page
@@ -98,8 +120,12 @@ def test_list_is_paginated_and_names_ignored_filters(bulk_client):
     assert _numbers(first)[:2] == ["BULK-001", "BULK-002"] and len(_numbers(first)) == 25 and "Page 1 sur 2" in first
     second = bulk_client.get("/portal/invoices?sort=number&order=asc&page=2").get_data(as_text=True)
     assert _numbers(second) == [f"BULK-{i:03d}" for i in range(26, 31)]
-    odd = bulk_client.get("/portal/invoices?from=yesterday&min=abc").get_data(as_text=True)
-    assert "ignorés" in odd and "from, min" in odd and len(_numbers(odd)) == 25
+    response = bulk_client.get("/portal/invoices?from=yesterday&min=abc&sort=evil")
+    odd = response.get_data(as_text=True)
+    assert response.status_code == 400 and "ignorés" in odd and "from, min, sort" in odd and len(_numbers(odd)) == 25
+    response = bulk_client.get("/portal/invoices.csv?max=lots")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Des filtres n&#39;ont pas pu être lus : max." in response.get_data(as_text=True)
 
 
 def test_csv_export_follows_the_filters_the_locale_and_is_formula_safe(bulk_client):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from gateway.portal import i18n
 from gateway.portal.auth import PortalSettings
 from gateway.portal.charts import bar_chart
 from gateway.portal.proofs import audit_path, merkle_levels
-from gateway.portal.queries import parse_filter, parse_period
+from gateway.portal.queries import FIRST_DAY, LAST_DAY, parse_filter, parse_period
 from gateway.portal.terms import term_name
 
 
@@ -94,8 +94,28 @@ def test_periods_and_filters_read_from_the_query_string():
     assert parse_period({"from": "2026-05-01", "to": "2026-01-01"}, zone, today).preset == "30d"  # reversed: ignored
     low, high = custom.bounds()
     assert low == datetime(2025, 12, 31, 23, tzinfo=UTC) and high == datetime(2026, 3, 31, 22, tzinfo=UTC)
-    flt = parse_filter({"min": "1 234,5", "max": "NaN", "page": "-3", "sort": "evil", "direction": "sideways"})
-    assert (flt.amount_min, flt.amount_max, flt.page, flt.sort, flt.direction, flt.invalid) == (Decimal("1234.5"), None, 1, "received", "", ("max",))
+    flt = parse_filter({"min": "1 234,5", "max": "NaN", "page": "-3", "sort": "evil", "direction": "sideways", "order": "up"})
+    assert (flt.amount_min, flt.amount_max, flt.page, flt.sort, flt.direction) == (Decimal("1234.5"), None, 1, "received", "")
+    assert flt.invalid == ("direction", "max", "sort", "order", "page")
+    assert parse_filter({"page": "1" * 5000, "q": "x\x00"}).invalid == ("q", "page")
+
+
+def test_periods_out_of_range_or_unreadable_are_named_and_the_default_is_used():
+    zone, today = ZoneInfo("Europe/Paris"), date.today()
+    for args, invalid in [
+        ({"from": "0001-01-01", "to": "0001-01-05"}, ("from", "to")),  # their bounds were an OverflowError (a 500)
+        ({"from": "2026-01-01", "to": "9999-12-31"}, ("to",)),
+        ({"from": "yesterday"}, ("from",)),
+        ({"period": "forever"}, ("period",)),
+        ({"from": "2030-02-01", "to": "2030-01-01"}, ("from", "to")),
+    ]:
+        period = parse_period(args, zone, today)
+        assert (period.invalid, period.preset, period.end) == (invalid, "30d", today), args
+    since = parse_period({"from": (today - timedelta(days=9)).isoformat()}, zone, today)
+    assert (since.days, since.end, since.invalid) == (10, today, ())
+    until = parse_period({"to": LAST_DAY.isoformat()}, zone, today)
+    assert (until.days, until.invalid) == (30, ()) and until.bounds()[1] == datetime(2099, 12, 31, 23, tzinfo=UTC)
+    assert parse_period({"from": FIRST_DAY.isoformat(), "to": LAST_DAY.isoformat()}, zone, today).days == 3 * 366 + 1  # at most 3 years
 
 
 def test_portal_settings_are_checked_at_start_up(tmp_path):

@@ -76,3 +76,9 @@ def test_a_delivery_the_ssrf_guard_refuses_is_shown_failed_with_the_reason(porta
     row = next(row for row in page.split("<tr>") if f"/portal/operations/webhooks/{delivery_id}/replay" in row).split("</tr>")[0]
     assert number in row and metadata in row and "échec" in row
     assert "not sent: host 169.254.169.254 is not reachable from the gateway: 169.254.169.254 is a link-local address" in row
+
+
+def test_an_unknown_state_filter_is_named_with_a_400(world, signed_in):
+    response = signed_in(OPERATOR).get("/portal/operations/webhooks?state=exploded")
+    assert response.status_code == 400 and "ignorés" in response.text and ": state." in response.text
+    assert signed_in(OPERATOR).get("/portal/operations/webhooks?state=failed").status_code == 200
