@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
@@ -414,7 +414,7 @@ _CSV_COLUMNS = (
     (N_("Amount due"), lambda r, f: f(r.amount_due)),
     (N_("Status"), lambda r, f: r.status),
     (N_("Status label"), lambda r, f: status_label(r.status, r.status_label)),
-    (N_("Received"), lambda r, f: r.created_at.astimezone(UTC).isoformat()),
+    (N_("Received"), lambda r, f: r.created_at.astimezone(g.zone).isoformat(timespec="seconds")),  # the portal's zone, with its offset
     (N_("Identifier"), lambda r, f: r.id),
 )
 

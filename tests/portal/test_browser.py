@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LAPTOP = {"width": 1366, "height": 900}
 TABLET = {"width": 820, "height": 1180}
+PHONE = {"width": 390, "height": 844}
 
 
 def _missing_browser() -> str | None:
@@ -304,4 +305,18 @@ def test_administrator_creates_a_user_who_can_then_sign_in(browser, site):
     context, page = _sign_in(browser, base, email, viewport=TABLET)
     assert page.get_by_role("link", name="Opérations").count() == 1 and page.get_by_role("link", name="Utilisateurs").count() == 0
     _shot(page, "dashboard-tablet-fr")
+    context.close()
+
+
+def test_every_page_fits_a_phone_without_sideways_scrolling(browser, site):
+    base, world, _app = site
+    context, page = _sign_in(browser, base, world.users[ADMINISTRATOR], viewport=PHONE)
+    paths = ["/portal/", "/portal/invoices", f"/portal/invoices/{world.invoices['wrong_total']}", f"/portal/invoices/{world.invoices['valid']}"]
+    for path in [*paths, "/portal/operations", "/portal/operations/webhooks", "/portal/users"]:
+        page.goto(f"{base}{path}")
+        widths = page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], (path, widths)
+    page.goto(f"{base}/portal/invoices")
+    assert page.locator("#invoice-table tbody tr").first.evaluate("row => getComputedStyle(row).display") == "grid"  # rows as cards
+    _shot(page, "invoices-phone-fr")
     context.close()

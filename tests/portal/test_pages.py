@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -136,6 +138,9 @@ def test_csv_export_follows_the_filters_the_locale_and_is_formula_safe(bulk_clie
     rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
     assert rows[0][:2] == ["Numéro", "Type"] and [r[0] for r in rows[1:]] == [f"BULK-{i:03d}" for i in range(1, 9)]
     assert rows[2][11] == "15,0" and rows[7][6] == '\'=HYPERLINK("x")'
+    received = datetime.fromisoformat(rows[1][15])  # in the portal's zone, with its offset, to the second
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", rows[1][15])
+    assert received.utcoffset() == received.astimezone(ZoneInfo("Europe/Paris")).utcoffset() and received.utcoffset() != timedelta(0)
     bulk_client.get("/portal/language/en")
     english = list(csv.reader(io.StringIO(bulk_client.get("/portal/invoices.csv?q=BULK-002").get_data(as_text=True)[1:])))
     assert english[0][0] == "Number" and english[1][11] == "15.0"
