@@ -70,3 +70,10 @@ def gateway_config(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     config = Config(data_dir=data_dir, database_url=url, config_dir=data_dir / "no-config", sections={"webhooks": LOOPBACK_WEBHOOKS})
     upgrade(config)
     return config
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The random order's seed, also under -q (the header that shows it is hidden then): `--randomly-seed=N` replays it."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None and not getattr(config.option, "randomly_dont_reorganize", False):
+        terminalreporter.write_line(f"tests ran in random order: replay it with --randomly-seed={seed}")

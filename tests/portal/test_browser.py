@@ -71,9 +71,10 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site(tmp_path_factory):
-    """A gateway on a loopback port with tenant A's invoices (one signed checkpoint covering them) and tenant B's."""
+    """A gateway on a loopback port with tenant A's invoices (one signed checkpoint covering them) and tenant B's: a new one
+    per test, since each journey changes it (retries, receptions, checkpoints) and tests run in any order."""
     data_dir = tmp_path_factory.mktemp("portal-browser")
     config = Config(data_dir=data_dir, config_dir=data_dir / "no-config", sections={"webhooks": LOOPBACK_WEBHOOKS})
     upgrade(config)
@@ -228,7 +229,7 @@ def test_operator_sets_a_buyer_status_and_replays_a_webhook(browser, site, recei
     # From the "received" figure to the invoice, whose buyer's form offers only the buyer's statuses.
     page.locator("#kpi-received a").click()
     page.wait_for_url(re.compile(r".*direction=incoming.*"))
-    page.locator("#invoice-table").get_by_role("link", name=number).click()
+    page.locator("#invoice-table").get_by_role("link", name=number, exact=True).click()
     page.wait_for_url(f"{base}/portal/invoices/{incoming}")
     form = page.locator("#buyer-status")
     assert form.get_by_label("212").count() == 0 and form.locator("input[value='209']").count() == 0
