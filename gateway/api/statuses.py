@@ -180,6 +180,7 @@ def get_statuses(invoice_id: str) -> Response:
             "status_label": row.status_label,
             "events": [event_json(event, life, stated_early=event.id in early) for event, life in events],
             "deadlines": [d.to_dict(now) for d in service.deadlines_of(session, row.tenant_id, row.id)],
+            "payment": position.to_dict() if (position := service.balance(session, archive(), row)) else None,
             "links": _links(row),
         }
     )
@@ -231,7 +232,7 @@ EVENT_PROPERTIES: dict[str, Any] = {
         "description": "Its stated time precedes an event recorded before it (the emitter's clock, a message held back): applied in "
         "the order received, its time kept as given.",
     },
-    "source": {**_STRING, "description": "api, gateway, gateway-intake, payment, partner, ppf …"},
+    "source": {**_STRING, "description": "api, gateway, gateway-intake, payment, partner, ppf, sandbox (the simulated recipient) …"},
     "role": {**_NULLABLE_STRING, "description": "Who emits it: SE seller, BY buyer, WK platform, DFH PPF, DL factor."},
     "actor": {**_STRING, "description": "Who told the gateway: tenant:<id>, a partner platform, gateway."},
     "applied": {"type": "boolean", "description": "False: flagged (out of order, after the end of the invoice's life …), recorded, not applied."},
@@ -284,10 +285,38 @@ DEADLINE_SCHEMA = {
         "late": {"type": "boolean"},
     },
 }
+_MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+PAYMENT_SCHEMA = {
+    "description": "What the invoice asks for (incl. VAT, BT-115 in total), what its applied 212 Encaissée events collected and what is "
+    "still due, in total and per VAT rate; null when the invoice's canonical form is not stored.",
+    "oneOf": [
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["currency", "due", "collected", "still_due", "by_vat_rate"],
+            "properties": {
+                "currency": _STRING,
+                "due": _MONEY,
+                "collected": _MONEY,
+                "still_due": _MONEY,
+                "by_vat_rate": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["vat_rate", "due", "collected", "still_due"],
+                        "properties": {"vat_rate": _MONEY, "due": _MONEY, "collected": _MONEY, "still_due": _MONEY},
+                    },
+                },
+            },
+        },
+        {"type": "null"},
+    ],
+}
 TIMELINE_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["invoice", "status", "status_label", "events", "deadlines", "links"],
+    "required": ["invoice", "status", "status_label", "events", "deadlines", "payment", "links"],
     "properties": {
         "invoice": {
             "type": "object",
@@ -299,6 +328,7 @@ TIMELINE_SCHEMA = {
         "status_label": _STRING,
         "events": {"type": "array", "items": EVENT_SCHEMA},
         "deadlines": {"type": "array", "items": DEADLINE_SCHEMA},
+        "payment": PAYMENT_SCHEMA,
         "links": _LINKS,
     },
 }
@@ -341,7 +371,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Set a status your side emits: 204–208 and 210–211 as buyer, 209, 211 and 212 as seller",
             "description": "The tenant is the seller of its outgoing invoices and the buyer of its incoming ones.  The reform's rules "
             "apply: a reason code for 206, 207, 208 and 210 (from the list allowed for that status), a comment for 208 and 210, and for 212 "
-            "the amount collected split by VAT rate.  210 Refusée ends the invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat.",
+            "the amount collected split by VAT rate.  210 Refusée ends the invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat, once "
+            "the invoice was delivered (201 or later: 409 before).  The amounts of every 212 of the invoice add up, and at each VAT rate "
+            "never exceed what the invoice asks for at that rate (incl. VAT), nor in total its amount due; a rate the invoice does not "
+            "have is refused (422).  The timeline's `payment` says what is still due.",
             "parameters": [_INVOICE_ID, _IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": {"application/json": {"schema": STATUS_INPUT}}},
             "responses": {

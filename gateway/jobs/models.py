@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from gateway.jobs import reasons
 from gateway.store.models import Base, Invoice, JSONType, Tenant, UTCDateTime, utcnow
 
 # Delivery states.
@@ -28,6 +29,8 @@ UNROUTABLE = "unroutable"  # no channel could be decided: the decision says what
 STATES = (PENDING, SENDING, SENT, RETRYING, DEAD, UNROUTABLE)
 DUE_STATES = (PENDING, RETRYING)
 RETRYABLE_STATES = (DEAD, UNROUTABLE)  # what an admin may send again
+
+SANDBOX = "sandbox"  # the channel of the simulated recipient (connectors/sandbox): nothing leaves the gateway
 
 # Attempt outcomes.
 OUTCOME_SENT = "sent"
@@ -73,6 +76,21 @@ class Delivery(Base):
     invoice: Mapped[Invoice] = relationship()
     attempt_rows: Mapped[list[DeliveryAttempt]] = relationship(back_populates="delivery", order_by="DeliveryAttempt.number")
 
+    @property
+    def sandbox(self) -> bool:
+        """Delivered (or to be) to the sandbox's simulated recipient, not to a real one."""
+        return self.channel == SANDBOX
+
+    @property
+    def reason(self) -> str | None:
+        """For a dead letter or an unroutable delivery, what happened and what a person can do about it; else None."""
+        if self.state == UNROUTABLE:
+            return (self.decision or {}).get("reason") or self.last_error
+        if self.state != DEAD:
+            return None
+        last = self.attempt_rows[-1] if self.attempt_rows else None
+        return reasons.dead_letter(self.channel, self.last_error, last.outcome if last else None, last.error_code if last else None)
+
 
 class DeliveryAttempt(Base):
     """One try at a delivery: opened at the claim, closed with its outcome (never reopened)."""
@@ -105,3 +123,8 @@ class StatusPoll(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     polled_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def sandboxed(session: Session, invoice_id: str) -> bool:
+    """Whether the invoice went to the sandbox (its statuses are played back by a simulated recipient)."""
+    return session.scalar(select(Delivery.id).where(Delivery.invoice_id == invoice_id, Delivery.channel == SANDBOX).limit(1)) is not None

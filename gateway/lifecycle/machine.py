@@ -11,7 +11,8 @@ Three outcomes:
 No transition matrix is published (REGULATION §1.3): `FOLLOWS` is the gateway's reading of the
 nominal cycle 200 → 201 → 202 → 203 → 204 → 205 → 211 → 212 and its branches.  Optional statuses
 may be skipped (a platform may never send 202 or 204), never gone back to; 210, 213 and 220 end the
-invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat (partial payments); 209 answers a 208.
+invoice's life; 208 ↔ 209 may loop; 211 and 212 may repeat (partial payments) and need an invoice that was
+delivered (201 or later: an invoice only deposited has not reached its buyer); 209 answers a 208.
 A 213 DOUBLON arriving once the invoice was received (202 or later) rejects a second transmission
 of it (a retry), not the invoice itself: it is flagged (DESIGN pitfall 7).
 """
@@ -30,6 +31,7 @@ Outcome = Literal["applied", "flagged", "refused"]
 _DEPOSITED = frozenset({"200", "201", "202", "203"})  # on its way to the buyer
 _DECIDED = frozenset({"204", "205", "206", "207", "208", "209", "214"})  # in the buyer's hands
 _PAID = frozenset({"211", "212"})
+_DELIVERED = _DEPOSITED - {"200"}  # issued to the buyer's side (201) or further
 _LIVE = _DEPOSITED | _DECIDED | _PAID | {"221"}  # every status of an invoice still alive
 _RECEIVED = _LIVE - {"200", "201", "221"}  # the receiver's platform has it
 DUPLICATE = "DOUBLON"
@@ -44,8 +46,7 @@ FOLLOWS: dict[str, frozenset[str | None]] = {
     **{code: (_DEPOSITED | _DECIDED) - {code} for code in ("205", "206", "207", "208", "214")},
     "209": frozenset({"208"}),
     "210": _DEPOSITED | _DECIDED,
-    "211": _DEPOSITED | _DECIDED | _PAID,
-    "212": _DEPOSITED | _DECIDED | _PAID,
+    **dict.fromkeys(_PAID, _DELIVERED | _DECIDED | _PAID),  # a payment follows the invoice's delivery, never its mere deposit
     "213": frozenset({None, "200", "201", "202", "221"}),  # by the issuer's platform (instead of 200) or the receiver's
     "220": _LIVE,
     "221": frozenset({"201", "202"}),
@@ -153,6 +154,8 @@ def _not_following(current: str | None, code: str) -> str:
         return f"{name} cannot be the first status of an invoice (200 Déposée, 202 Reçue par la plateforme or 213 Rejetée can)"
     if current == code:
         return f"{name} is already the invoice's status"
+    if code in _PAID and current == "200":
+        return f"{name} needs an invoice that was delivered (201 Émise par la plateforme or later): this one is only {_name(current)}"
     if current not in codes.STATUSES:
         return f"the invoice's status {current!r} is not a lifecycle status"
     if _RANK.get(code, 99) < _RANK.get(current, 0):

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from gateway.archive.service import Archive
 from gateway.errors import InputError
 from gateway.intake import Detail, find_duplicate
-from gateway.lifecycle import codes
+from gateway.jobs.models import sandboxed
+from gateway.lifecycle import codes, payments
 from gateway.lifecycle.cdar import read_cdar, validate_cdar
 from gateway.lifecycle.deadlines import REGULATORY_DATA, STATUS_REPORT, Deadline, Reportable, deadlines, late
-from gateway.lifecycle.events import StatusChange, change_to_dict
+from gateway.lifecycle.events import StatusChange, change_from_dict, change_to_dict
 from gateway.lifecycle.machine import Decision, next_status
 from gateway.lifecycle.models import LifecycleEvent, PpfReport
+from gateway.model.serialize import invoice_from_json
 from gateway.store import models as db
 from gateway.webhooks import sender as webhooks
 
@@ -40,7 +42,8 @@ SOURCE_GATEWAY = "gateway"  # the gateway's own processing (deposit, reception, 
 SOURCE_PAYMENT = "payment"  # a payment matched to the invoice
 SOURCE_PARTNER = "partner"  # another platform's message (CDAR)
 SOURCE_PPF = "ppf"
-EXTERNAL_SOURCES = (SOURCE_PARTNER, SOURCE_PPF)  # statuses emitted on the other side: that side reports them to the PPF
+SOURCE_SANDBOX = "sandbox"  # played back by the sandbox's simulated recipient (connectors/sandbox): nothing happened for real
+EXTERNAL_SOURCES = (SOURCE_PARTNER, SOURCE_PPF, SOURCE_SANDBOX)  # emitted on the other side (or simulated): not ours to report to the PPF
 MESSAGE_KIND = "status-message"  # archive kind of the message that carried a change
 EVENT_KIND = "status"  # archive kind of the event record (as the intake's)
 
@@ -142,6 +145,8 @@ def record(
     if invoice.state == db.STATE_REJECTED:
         raise NotInLifecycle(f"Invoice {invoice.id} was rejected at intake: it is never routed and has no lifecycle status.")
     decision = next_status(invoice.status, change)
+    if decision.applied and change.code == "212":
+        decision = _against_the_invoice(session, archive, invoice, change, decision)
     if decision.outcome == "refused" and relayed:
         decision = Decision("flagged", invoice.status, f"not applied: {decision.why} (not given by {actor})")
     elif decision.outcome == "refused":
@@ -151,8 +156,26 @@ def record(
     change = replace(change, at=change.at.astimezone(UTC))
     if decision.applied and decision.status != invoice.status:
         invoice.status, invoice.status_label = decision.status, codes.label(decision.status)
-        webhooks.enqueue(session, invoice, "invoice.status_changed", {"change": change_to_dict(change)})
+        webhooks.enqueue(session, invoice, "invoice.status_changed", {"change": change_to_dict(change), "sandbox": sandboxed(session, invoice.id)})
     return _append(session, archive, invoice, change, decision, source=source, actor=actor, message=message, message_type=message_type)
+
+
+def balance(session: Session, archive: Archive, invoice: db.Invoice) -> payments.Balance | None:
+    """What the invoice asks for, what its applied 212 Encaissée events collected and what is still due; None without its
+    canonical invoice (an incoming invoice recorded without one)."""
+    digest = next((d.sha256 for d in invoice.documents if d.kind == "canonical"), None)
+    data = archive.read(digest) if digest else None
+    if data is None:
+        return None
+    applied = [change_from_dict(event.detail).amounts for event, life in timeline(session, invoice) if event.code == "212" and life and life.applied]
+    return payments.Balance(payments.due_of(invoice_from_json(json.loads(data))), payments.collected(a for amounts in applied for a in amounts))
+
+
+def _against_the_invoice(session: Session, archive: Archive, invoice: db.Invoice, change: StatusChange, decision: Decision) -> Decision:
+    """A 212 whose amounts do not fit what the invoice still asks for is refused (`payments.collection_problems`)."""
+    position = balance(session, archive, invoice)
+    found = payments.collection_problems(position, change.amounts) if position else []
+    return Decision("refused", invoice.status, "; ".join(found)) if found else decision
 
 
 def record_first(

@@ -30,7 +30,7 @@ INVOICE = InvoiceRef("F2026-000142", date(2026, 11, 20), "380", "732829320", rec
 
 COLLECTED = (
     Amount(codes.COLLECTED, Decimal("1000.00"), "EUR", Decimal("20.00"), date(2026, 11, 22)),
-    Amount(codes.COLLECTED, Decimal("105.50"), "EUR", Decimal("5.50"), date(2026, 11, 22)),
+    Amount(codes.COLLECTED, Decimal("50.00"), "EUR", Decimal("5.50"), date(2026, 11, 22)),
 )
 
 

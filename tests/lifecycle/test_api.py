@@ -10,10 +10,12 @@ import pytest
 
 from gateway.api import statuses
 from gateway.api.openapi import openapi_document
+from gateway.lifecycle import codes, service
+from gateway.lifecycle.events import StatusChange
 from gateway.store import models as db
 from tests.lifecycle.helpers import incoming_invoice, submit_outgoing
 
-COLLECTED = [{"amount": "1000.00", "vat_rate": "20.00", "date": "2026-11-22"}, {"amount": "105.50", "vat_rate": "5.50"}]
+COLLECTED = [{"amount": "1000.00", "vat_rate": "20.00", "date": "2026-11-22"}, {"amount": "50.00", "vat_rate": "5.50"}]
 REFUSAL = {"code": "210", "reason_code": "TX_TVA_ERR", "comment": "Le taux réduit ne s'applique pas.", "action_code": "NIN"}
 
 
@@ -49,7 +51,14 @@ def _error(response, status: int, code: str) -> dict:
     return error
 
 
-def test_the_seller_sets_its_statuses_and_no_other(api):
+def _delivered(database, archive, invoice_id: str) -> None:
+    """The gateway issues the invoice to the buyer's side (201), as a delivery does."""
+    with database.session() as session:
+        change = StatusChange("201", datetime.now(UTC), codes.PLATFORM)
+        service.record(session, archive, session.get(db.Invoice, invoice_id), change, source=service.SOURCE_GATEWAY, actor="gateway:delivery")
+
+
+def test_the_seller_sets_its_statuses_and_no_other(api, database, archive):
     invoice_id = submit_outgoing(api)
     timeline = _timeline(api, invoice_id)
     [deposited] = timeline["events"]
@@ -67,21 +76,65 @@ def test_the_seller_sets_its_statuses_and_no_other(api):
     _error(_post(api, invoice_id, REFUSAL), 403, "forbidden")
     assert "209 Complétée cannot follow 200 Déposée" in _error(_post(api, invoice_id, {"code": "209"}), 409, "illegal_transition")["message"]
     assert "212 Encaissée needs the amount collected" in _error(_post(api, invoice_id, {"code": "212"}), 422, "status_refused")["message"]
+    for code, body in (("212", {"code": "212", "amounts": COLLECTED}), ("211", {"code": "211", "amounts": [{"amount": "50.00"}]})):
+        error = _error(_post(api, invoice_id, body), 409, "illegal_transition")  # not delivered yet: nothing was paid for it
+        assert f"{codes.label(code)} needs an invoice that was delivered (201 Émise par la plateforme or later)" in error["message"]
+    assert [e["code"] for e in _timeline(api, invoice_id)["events"]] == ["200"]
 
+    _delivered(database, archive, invoice_id)
     collected = _recorded(_post(api, invoice_id, {"code": "212", "amounts": COLLECTED}), "212")
     assert collected["status"] == "212" and collected["role"] == "SE" and collected["mandatory"]
     assert collected["amounts"] == [
         {"type": "MEN", "amount": "1000.00", "currency": "EUR", "vat_rate": "20.00", "date": "2026-11-22"},
-        {"type": "MEN", "amount": "105.50", "currency": "EUR", "vat_rate": "5.50", "date": None},
+        {"type": "MEN", "amount": "50.00", "currency": "EUR", "vat_rate": "5.50", "date": None},
     ]
     assert collected["message"]["content_type"] == "application/json" and len(collected["message"]["sha256"]) == 64
     _recorded(_post(api, invoice_id, {"code": "212", "amounts": COLLECTED[:1]}), "212")  # a second partial collection
     _recorded(_post(api, invoice_id, {"code": "211", "amounts": [{"amount": "50.00"}]}), "211")  # the seller's refund
 
     timeline = _timeline(api, invoice_id)
-    assert [e["code"] for e in timeline["events"]] == ["200", "212", "212", "211"]
+    assert [e["code"] for e in timeline["events"]] == ["200", "201", "212", "212", "211"]
     assert timeline["status"] == "211" and api.get(f"/api/v1/invoices/{invoice_id}").get_json()["status"] == "211"
     assert sorted((d["kind"], d["status"]) for d in timeline["deadlines"]) == [("F1", "200"), ("F6", "200"), ("F6", "212"), ("F6", "212")]
+
+
+def test_amounts_collected_are_checked_against_the_invoice_and_what_is_still_due_is_shown(api, database, archive):
+    invoice_id = submit_outgoing(api)  # the French example: 14,895.00 at 20 %, 52.54 at 5.5 %, 14,947.54 due
+    _delivered(database, archive, invoice_id)
+    assert _timeline(api, invoice_id)["payment"] == {
+        "currency": "EUR",
+        "due": "14947.54",
+        "collected": "0.00",
+        "still_due": "14947.54",
+        "by_vat_rate": [
+            {"vat_rate": "20", "due": "14895.00", "collected": "0.00", "still_due": "14895.00"},
+            {"vat_rate": "5.5", "due": "52.54", "collected": "0.00", "still_due": "52.54"},
+        ],
+    }
+    error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "100.00", "vat_rate": "10"}]}), 422, "status_refused")
+    assert "the invoice has no VAT rate 10 % (its rates: 20 %, 5.5 %)" in error["message"]
+    error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "52.55", "vat_rate": "5.50"}]}), 422, "status_refused")
+    assert "above the 52.54 the invoice asks for (still due: 52.54)" in error["message"]
+    _recorded(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "10000.00", "vat_rate": "20.00"}]}), "212")
+    error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "4895.01", "vat_rate": "20"}]}), 422, "status_refused")
+    assert (
+        "would bring the amount collected at that rate to 14895.01, above the 14895.00 the invoice asks for (still due: 4895.00)" in error["message"]
+    )
+    _recorded(
+        _post(api, invoice_id, {"code": "212", "amounts": [{"amount": "4895.00", "vat_rate": "20"}, {"amount": "2.54", "vat_rate": "5.5"}]}), "212"
+    )
+
+    timeline = _timeline(api, invoice_id)
+    assert [(e["code"], e["applied"]) for e in timeline["events"]] == [
+        ("200", True),
+        ("201", True),
+        ("212", True),
+        ("212", True),
+    ]  # refusals: nothing recorded
+    payment = timeline["payment"]
+    assert (payment["collected"], payment["still_due"]) == ("14897.54", "50.00")
+    assert [(r["vat_rate"], r["still_due"]) for r in payment["by_vat_rate"]] == [("20", "0.00"), ("5.5", "50.00")]
+    _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "0.01", "vat_rate": "20"}]}), 422, "status_refused")
 
 
 def test_the_buyer_approves_suspends_and_refuses_then_the_life_ends(api, database):

@@ -18,7 +18,7 @@ from tests.lifecycle.helpers import AT, COLLECTED, valid_change
 TRANSITIONS = """
       200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 220 221 224 225 226 227 228
   -    A   .   A   .   .   .   .   .   .   .   .   .   .   A   .   .   .   .   .   .   .   .
- 200   .   A   A   A   A   A   A   A   A   .   A   A   A   A   A   A   .   A   A   A   A   A
+ 200   .   A   A   A   A   A   A   A   A   .   A   .   .   A   A   A   .   A   A   A   A   A
  201   .   .   A   A   A   A   A   A   A   .   A   A   A   A   A   A   A   A   A   A   A   A
  202   .   .   .   A   A   A   A   A   A   .   A   A   A   A   A   A   A   A   A   A   A   A
  203   .   .   .   .   A   A   A   A   A   .   A   A   A   .   A   A   .   A   A   A   A   A
@@ -85,6 +85,7 @@ def test_rules_of_the_issue():
         assert all(table[end, code] == "." for code in codes.STATUSES)  # the end of the invoice's life
     assert table["208", "209"] == table["209", "208"] == "A" and table["205", "209"] == "."  # 208 ↔ 209 loop; 209 answers a 208
     assert table["211", "211"] == table["212", "212"] == table["212", "211"] == "A"  # partial payments
+    assert table["200", "211"] == table["200", "212"] == "." and table["201", "212"] == table["202", "211"] == "A"  # once delivered
     assert all(cell == "." for (current, code), cell in table.items() if code == "200" and current is not None)  # deposited once
 
 
@@ -98,6 +99,8 @@ def test_rules_of_the_issue():
         ("205", "209", "209 Complétée cannot follow 205 Approuvée"),
         (None, "205", "cannot be the first status"),
         ("received", "205", "is not a lifecycle status"),
+        ("200", "212", "212 Encaissée needs an invoice that was delivered (201 Émise par la plateforme or later): this one is only 200 Déposée"),
+        ("200", "211", "211 Paiement transmis needs an invoice that was delivered"),
     ],
 )
 def test_flags_say_why(current, code, why):

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from gateway.archive.models import ArchiveEntry
 from gateway.lifecycle import codes, service
 from gateway.lifecycle.cdar import build_cdar
-from gateway.lifecycle.events import StatusChange
+from gateway.lifecycle.events import Amount, StatusChange
 from gateway.lifecycle.models import LifecycleEvent
 from gateway.store import models as db
 from gateway.store.tenants import tenant_for_key
@@ -185,6 +186,7 @@ def test_deadlines_and_reports_to_the_ppf(api, database, archive):
     with database.session() as session:
         late = service.late_deadlines(session, tenant_id, deposited.time + timedelta(days=3))
         assert [(d.kind, d.event_id, d.done_at) for d in late] == [("F6", deposited.id, deposited.time + timedelta(hours=30))]
+    _record(database, archive, invoice_id, StatusChange("201", _now(), codes.PLATFORM))  # delivered: a payment may follow
     _record(database, archive, invoice_id, valid_change("212", _now()), source="payment")
     response = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
     assert [(d["kind"], d["status"], d["done_at"] is not None) for d in response["deadlines"]] == [
@@ -192,3 +194,18 @@ def test_deadlines_and_reports_to_the_ppf(api, database, archive):
         ("F6", "200", True),
         ("F6", "212", False),
     ]
+
+
+def test_a_relayed_collection_above_what_is_due_is_recorded_flagged_and_an_api_one_refused(api, database, archive):
+    invoice_id = submit_outgoing(api)
+    _record(database, archive, invoice_id, StatusChange("201", _now(), codes.PLATFORM))
+    too_much = replace(valid_change("212", _now()), amounts=(Amount(codes.COLLECTED, Decimal("14895.01"), "EUR", Decimal("20")),))
+    relayed = _record(database, archive, invoice_id, too_much, source=service.SOURCE_PARTNER, actor="a partner", relayed=True)
+    assert relayed.decision.outcome == "flagged" and "above the 14895.00 the invoice asks for" in relayed.decision.why
+    with pytest.raises(service.StatusRefused, match=r"above the 14895\.00 the invoice asks for"):
+        _record(database, archive, invoice_id, too_much, source=service.SOURCE_API, actor="tenant", strict=True)
+    assert _events(database, invoice_id) == [("200", None, "gateway-intake"), ("201", True, "gateway"), ("212", False, "partner")]
+    assert _status(database, invoice_id) == "201"
+    with database.session() as session:
+        position = service.balance(session, archive, session.get(db.Invoice, invoice_id))
+        assert position is not None and position.collected_total == 0  # a flagged 212 collected nothing
