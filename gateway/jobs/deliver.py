@@ -70,6 +70,7 @@ from gateway.routing.settings import RoutingSettings
 from gateway.store import models as db
 from gateway.store.models import utcnow
 from gateway.store.session import Database, unavailable
+from gateway.texts import N_
 
 log = logging.getLogger(__name__)
 
@@ -211,15 +212,13 @@ class Deliverer:
             if (tenant, channel) not in self._connectors:
                 config = self.settings.connector_config(tenant, channel)
                 if config is None:
-                    raise ConnectorError(
-                        f"no {channel} connector is configured for tenant {tenant!r} ([delivery.connectors.{channel}] in config/routing.toml)",
-                        transient=False,
-                        code="not-configured",
-                    )
+                    why = N_("no {channel} connector is configured for tenant {tenant} ([delivery.connectors.{channel}] in config/routing.toml)")
+                    raise ConnectorError(why.format(channel=channel, tenant=repr(tenant)), transient=False, code="not-configured")
                 try:
                     self._connectors[tenant, channel] = connectors.get(channel, config)
                 except (KeyError, ValueError, TypeError) as exc:
-                    raise ConnectorError(f"the {channel} connector settings are unusable: {exc}", transient=False, code="config") from None
+                    why = N_("the {channel} connector settings are unusable: {error}").format(channel=channel, error=exc)
+                    raise ConnectorError(why, transient=False, code="config") from None
             return self._connectors[tenant, channel]
 
     def document_kind(self, job: Job, channel: str) -> str:
@@ -229,7 +228,8 @@ class Deliverer:
         for kind in (preferred, *DOCUMENT_KINDS):
             if kind in job.documents and kind not in CANNOT_CARRY.get(channel, ()):
                 return PEPPOL_UBL if (channel, kind) == (PEPPOL, "ubl") else kind
-        raise ConnectorError(f"invoice {job.invoice_id} has no document the {channel} channel can carry", transient=False, code="no-document")
+        why = N_("invoice {invoice} has no document the {channel} channel can carry").format(invoice=job.invoice_id, channel=channel)
+        raise ConnectorError(why, transient=False, code="no-document")
 
     def document(self, job: Job, kind: str) -> bytes:
         """The document to send: its signed copy when the gateway signed it (XAdES / PAdES), else as generated;
@@ -452,7 +452,8 @@ class Deliverer:
                 invoice.state = INVOICE_SENT
                 return SENT
             self._close(attempt, now, OUTCOME_REJECTED, transient=False, error_code="rejected", error=receipt.message)
-            outbox.finish(delivery, DEAD, now, remote_id=receipt.remote_id, last_error=f"refused by {job.channel}: {receipt.message}")
+            refused = N_("refused by {channel}: {message}").format(channel=job.channel, message=receipt.message)
+            outbox.finish(delivery, DEAD, now, remote_id=receipt.remote_id, last_error=refused)
             invoice.state = INVOICE_UNDELIVERABLE
         log.warning("delivery %s refused by %s: %s", claim.delivery_id, job.channel, receipt.message)
         return DEAD
@@ -488,7 +489,8 @@ class Deliverer:
             row.receipt = answer
             if receipt.accepted:
                 return SENT
-            outbox.finish(delivery, DEAD, now, last_error=f"refused by {delivery.channel} after hand-over: {receipt.message}")
+            refused = N_("refused by {channel} after hand-over: {message}").format(channel=delivery.channel, message=receipt.message)
+            outbox.finish(delivery, DEAD, now, last_error=refused)
             invoice.state = INVOICE_UNDELIVERABLE
         log.warning("delivery %s refused by %s after hand-over: %s", delivery_id, delivery.channel, receipt.message)
         return DEAD

@@ -35,9 +35,10 @@ from gateway.jobs.models import (
 from gateway.jobs.settings import DeliverySettings
 from gateway.store import models as db
 from gateway.store.models import new_id, utcnow
+from gateway.texts import N_
 
-INTERRUPTED = "the worker stopped before recording an outcome (crash, kill or expired lease); the delivery was taken again"
-DATABASE_AWAY = "the database became unavailable during the attempt, before its outcome was recorded; the delivery was taken again"
+INTERRUPTED = N_("the worker stopped before recording an outcome (crash, kill or expired lease); the delivery was taken again")
+DATABASE_AWAY = N_("the database became unavailable during the attempt, before its outcome was recorded; the delivery was taken again")
 
 _table = Delivery.__table__
 _candidate = _table.alias("candidate")
@@ -204,7 +205,8 @@ def failed(delivery: Delivery, now: datetime, error: str, *, transient: bool, se
         delay = backoff(count, settings.backoff_base_seconds, settings.backoff_max_seconds)
         finish(delivery, RETRYING, now, next_attempt_at=now + timedelta(seconds=delay), last_error=error)
         return RETRYING
-    finish(delivery, DEAD, now, last_error=error if not transient else f"gave up after {count} attempt(s): {error}")
+    gave_up = N_("gave up after {count} attempt(s): {error}").format(count=count, error=error)
+    finish(delivery, DEAD, now, last_error=error if not transient else gave_up)
     return DEAD
 
 

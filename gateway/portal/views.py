@@ -9,12 +9,9 @@ comes from the gateway itself.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import time
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
@@ -36,7 +33,7 @@ from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.lifecycle import codes, parties, service
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
-from gateway.portal import i18n, queries
+from gateway.portal import export, i18n, queries
 from gateway.portal.auth import (
     ADMINISTER,
     MIN_PASSWORD_LENGTH,
@@ -58,6 +55,7 @@ from gateway.portal.auth import (
 )
 from gateway.portal.buyer import BuyerForm, read_buyer_form
 from gateway.portal.charts import bar_chart
+from gateway.portal.labels import delivery_label, direction_name, party_role, role_name, routing_step, source_name, status_label, webhook_state
 from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
 from gateway.portal.terms import reason_name, term_name
@@ -226,101 +224,6 @@ def _unreadable(names: tuple[str, ...]) -> int:
     return 400 if names else 200
 
 
-# ---------------------------------------------------------------------------- labels
-
-
-def status_label(code: str, stored: str | None = None) -> str:
-    """A lifecycle status in the reader's language: the reform's label, the intake's rejection, or the stored label."""
-    known = codes.STATUSES.get(code)
-    if known is not None:
-        return known.label if g.lang == "fr" else known.label_en
-    if code == db.STATUS_REJECTED:
-        return _("Rejected at intake checks")
-    return stored or code
-
-
-def role_name(role: str) -> str:
-    """A portal role in the reader's language."""
-    return {"administrator": _("Administrator"), "compliance-officer": _("Compliance officer"), "operator": _("Operator")}.get(role, role)
-
-
-def party_role(code: str) -> str:
-    """Who emitted a status (UNCL 3035 role of the CDAR message) in the reader's language."""
-    names = {
-        codes.SELLER: _("seller"),
-        codes.BUYER: _("buyer"),
-        codes.PLATFORM: _("platform"),
-        codes.PPF: _("public platform (PPF)"),
-        codes.FACTOR: _("factor"),
-    }
-    return names.get(code, code)
-
-
-def delivery_label(code: str | None) -> str:
-    """A delivery state or attempt outcome in the reader's language (the two vocabularies share their words)."""
-    names = {
-        "pending": _("waiting"),
-        "sending": _("being sent"),
-        "sent": _("sent"),
-        "failed-retrying": _("failing, will retry"),
-        "dead": _("dead letter"),
-        "unroutable": _("unroutable"),
-        "rejected": _("rejected by the network"),
-        "failed": _("failed"),
-        "interrupted": _("interrupted"),
-        "gave-up": _("gave up"),
-    }
-    return names.get(code or "", code or _("in progress"))
-
-
-def direction_name(direction: str) -> str:
-    return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}.get(direction, direction)
-
-
-def source_name(source: str) -> str:
-    """Where a status came from (StatusEvent.source) in the reader's language."""
-    names = {
-        "gateway-intake": _("Gateway — intake checks"),
-        service.SOURCE_GATEWAY: _("Gateway"),
-        service.SOURCE_API: _("Your ERP (API)"),
-        service.SOURCE_PORTAL: _("Portal"),
-        service.SOURCE_PAYMENT: _("Payment"),
-        service.SOURCE_PARTNER: _("Partner platform"),
-        service.SOURCE_PPF: _("Public platform (PPF)"),
-    }
-    return names.get(source, source)
-
-
-def routing_step(step: str | None, outcome: str | None = None) -> str:
-    """A routing step (gateway.routing.router.Step.step), or what came of it (.outcome), in the reader's language."""
-    names = {
-        "rule": _("tenant routing rule"),
-        "directory": _("routing directory"),
-        "heuristic": _("public-sector SIREN heuristic"),
-        "peppol": _("Peppol address of the buyer"),
-        "email": _("e-mail address of the buyer"),
-        "default": _("default rule"),
-        "decided": _("decided"),
-        "no-match": _("no match"),
-        "skipped": _("skipped"),
-        "not-found": _("not found"),
-    }
-    key = outcome if outcome is not None else step
-    return names.get(key or "", key or "—")
-
-
-def webhook_state(state: str) -> str:
-    """A webhook delivery's state in the reader's language."""
-    names = {
-        "pending": _("waiting"),
-        "retrying": _("failing, will retry"),
-        "sending": _("being sent"),
-        "delivered": _("delivered"),
-        "failed": _("failed"),
-    }
-    return names.get(state, state)
-
-
 # ---------------------------------------------------------------------------- sign-in, sign-out, language
 
 
@@ -398,32 +301,6 @@ def invoices() -> tuple[str, int]:
     return page, _unreadable(flt.invalid)
 
 
-_CSV_COLUMNS = (
-    (N_("Number"), lambda r, f: r.number),
-    (N_("Type"), lambda r, f: r.type_code),
-    (N_("Direction"), lambda r, f: direction_name(r.direction)),
-    (N_("Issue date"), lambda r, f: r.issue_date.isoformat()),
-    (N_("Seller"), lambda r, f: r.seller_name),
-    (N_("Seller SIREN"), lambda r, f: r.seller_siren or ""),
-    (N_("Buyer"), lambda r, f: r.buyer_name),
-    (N_("Buyer SIREN"), lambda r, f: r.buyer_siren or ""),
-    (N_("Currency"), lambda r, f: r.currency),
-    (N_("Total without VAT"), lambda r, f: f(r.tax_exclusive_amount)),
-    (N_("VAT"), lambda r, f: f(r.tax_amount)),
-    (N_("Total with VAT"), lambda r, f: f(r.tax_inclusive_amount)),
-    (N_("Amount due"), lambda r, f: f(r.amount_due)),
-    (N_("Status"), lambda r, f: r.status),
-    (N_("Status label"), lambda r, f: status_label(r.status, r.status_label)),
-    (N_("Received"), lambda r, f: r.created_at.astimezone(g.zone).isoformat(timespec="seconds")),  # the portal's zone, with its offset
-    (N_("Identifier"), lambda r, f: r.id),
-)
-
-
-def _csv_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in text that came from invoices (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @bp.get("/invoices.csv")
 def invoices_csv() -> Response | tuple[str, int]:
     """The filtered list as CSV: UTF-8 with a BOM; semicolons and decimal commas in French (what a French spreadsheet opens)."""
@@ -431,26 +308,10 @@ def invoices_csv() -> Response | tuple[str, int]:
     if flt.invalid:
         message = _("Some filters could not be read: {names}. Correct them in the list, then export again.", names=", ".join(flt.invalid))
         return render_template("portal/error.html", code=400, message=message, back=url_for("portal.invoices")), 400
-    tenant_id, lang = current_user().tenant_id, g.lang
-    delimiter = ";" if lang == "fr" else ","
-
-    def amount(value: Any) -> str:
-        return "" if value is None else (str(value).replace(".", ",") if lang == "fr" else str(value))
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([_(name) for name, _cell in _CSV_COLUMNS])
-        yield "\ufeff" + buffer.getvalue()
-        for row in queries.all_invoices(db_session(), tenant_id, flt):
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([_csv_cell(cell(row, amount)) for _name, cell in _CSV_COLUMNS])
-            yield buffer.getvalue()
-
+    lines = export.csv_lines(queries.all_invoices(db_session(), current_user().tenant_id, flt), g.lang, g.zone)
     stamp = datetime.now(g.zone).strftime("%Y%m%d-%H%M")
     headers = {"Content-Disposition": f'attachment; filename="invoices-{stamp}.csv"'}
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+    return Response(stream_with_context(lines), mimetype="text/csv", headers=headers)
 
 
 def own(model: type[Row], row_id: str) -> Row:

@@ -3,7 +3,8 @@
 The catalogues are checked against what pybabel extracts from the source (the portal's words and the
 core's marked messages): a message without its French or English translation, a translation left for a
 message that is gone, or a .mo that is not its .po compiled fails the suite.  The pages then show a routing
-decision made by the real router and a finding of the gateway's own checks in the reader's language.
+decision made by the real router, a finding of the gateway's own checks and a delivery error of the outbox in the
+reader's language.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 
 from gateway import intake
-from gateway.jobs.models import Delivery
+from gateway.jobs import outbox
+from gateway.jobs.models import DEAD, Delivery
+from gateway.jobs.settings import DeliverySettings
 from gateway.portal import catalogues
+from gateway.portal.models import OPERATOR
 from gateway.routing.models import DirectoryEntry
 from gateway.routing.router import Context, route
 from gateway.routing.settings import RoutingSettings
 from gateway.store import models as db
+from gateway.store.models import utcnow
 from tests.portal.conftest import World, example, populate
 
 
@@ -103,3 +108,17 @@ def test_the_gateways_own_findings_are_shown_in_the_readers_language(world, sign
     client.get("/portal/language/en")
     page = client.get(f"/portal/invoices/{world.invoices['wrong_total']}").get_data(as_text=True)
     assert "Total with VAT: 15000.00 was sent, 14947.54 was expected." in page
+
+
+def test_a_delivery_error_of_the_gateway_is_shown_in_the_readers_language(portal_app, world, signed_in):
+    settings = DeliverySettings()
+    with portal_app.extensions["gateway.database"].session() as session:
+        delivery = session.scalar(select(Delivery).where(Delivery.invoice_id == world.invoices["credit"]))
+        delivery.attempts = settings.max_attempts  # the attempt limit reached, the last one interrupted
+        assert outbox.failed(delivery, utcnow(), outbox.INTERRUPTED, transient=True, settings=settings) == DEAD
+    french = f"abandon après {settings.max_attempts} tentative(s) : le processus d&#39;envoi s&#39;est arrêté avant d&#39;enregistrer le résultat"
+    client = signed_in(OPERATOR)
+    assert french in client.get(f"/portal/invoices/{world.invoices['credit']}").get_data(as_text=True)
+    assert french in client.get("/portal/operations").get_data(as_text=True)
+    client.get("/portal/language/en")
+    assert f"gave up after {settings.max_attempts} attempt(s): the worker stopped" in client.get("/portal/operations").get_data(as_text=True)

@@ -374,7 +374,8 @@ def test_sql_injection_in_every_portal_filter(portal_client, value_list=INJECTIO
             for path in ("/portal/invoices", "/portal/invoices.csv", "/portal/"):
                 response = client.get(path, query_string={name: value, "period": value if path == "/portal/" else ""})
                 response.get_data()  # the CSV is streamed: its rows are queried while reading
-                assert response.status_code == 200, (path, name, repr(value)[:30], response.status_code)
+                # read as text that matches nothing (200), or a value the page cannot use, named (400): never a 500
+                assert response.status_code in (200, 400), (path, name, repr(value)[:30], response.status_code)
     listing = client.get("/portal/invoices").get_data(as_text=True)
     assert all(number in listing for number in world_invoices)
 

@@ -1,0 +1,102 @@
+"""The portal's names for the gateway's codes, in the reader's language: lifecycle statuses, roles, parties,
+delivery and webhook states, status sources, routing steps."""
+
+from __future__ import annotations
+
+from flask import g
+
+from gateway.lifecycle import codes, service
+from gateway.portal.i18n import gettext as _
+from gateway.store import models as db
+
+
+def status_label(code: str, stored: str | None = None) -> str:
+    """A lifecycle status in the reader's language: the reform's label, the intake's rejection, or the stored label."""
+    known = codes.STATUSES.get(code)
+    if known is not None:
+        return known.label if g.lang == "fr" else known.label_en
+    if code == db.STATUS_REJECTED:
+        return _("Rejected at intake checks")
+    return stored or code
+
+
+def role_name(role: str) -> str:
+    """A portal role in the reader's language."""
+    return {"administrator": _("Administrator"), "compliance-officer": _("Compliance officer"), "operator": _("Operator")}.get(role, role)
+
+
+def party_role(code: str) -> str:
+    """Who emitted a status (UNCL 3035 role of the CDAR message) in the reader's language."""
+    names = {
+        codes.SELLER: _("seller"),
+        codes.BUYER: _("buyer"),
+        codes.PLATFORM: _("platform"),
+        codes.PPF: _("public platform (PPF)"),
+        codes.FACTOR: _("factor"),
+    }
+    return names.get(code, code)
+
+
+def delivery_label(code: str | None) -> str:
+    """A delivery state or attempt outcome in the reader's language (the two vocabularies share their words)."""
+    names = {
+        "pending": _("waiting"),
+        "sending": _("being sent"),
+        "sent": _("sent"),
+        "failed-retrying": _("failing, will retry"),
+        "dead": _("dead letter"),
+        "unroutable": _("unroutable"),
+        "rejected": _("rejected by the network"),
+        "failed": _("failed"),
+        "interrupted": _("interrupted"),
+        "gave-up": _("gave up"),
+    }
+    return names.get(code or "", code or _("in progress"))
+
+
+def direction_name(direction: str) -> str:
+    return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}.get(direction, direction)
+
+
+def source_name(source: str) -> str:
+    """Where a status came from (StatusEvent.source) in the reader's language."""
+    names = {
+        "gateway-intake": _("Gateway — intake checks"),
+        service.SOURCE_GATEWAY: _("Gateway"),
+        service.SOURCE_API: _("Your ERP (API)"),
+        service.SOURCE_PORTAL: _("Portal"),
+        service.SOURCE_PAYMENT: _("Payment"),
+        service.SOURCE_PARTNER: _("Partner platform"),
+        service.SOURCE_PPF: _("Public platform (PPF)"),
+    }
+    return names.get(source, source)
+
+
+def routing_step(step: str | None, outcome: str | None = None) -> str:
+    """A routing step (gateway.routing.router.Step.step), or what came of it (.outcome), in the reader's language."""
+    names = {
+        "rule": _("tenant routing rule"),
+        "directory": _("routing directory"),
+        "heuristic": _("public-sector SIREN heuristic"),
+        "peppol": _("Peppol address of the buyer"),
+        "email": _("e-mail address of the buyer"),
+        "default": _("default rule"),
+        "decided": _("decided"),
+        "no-match": _("no match"),
+        "skipped": _("skipped"),
+        "not-found": _("not found"),
+    }
+    key = outcome if outcome is not None else step
+    return names.get(key or "", key or "—")
+
+
+def webhook_state(state: str) -> str:
+    """A webhook delivery's state in the reader's language."""
+    names = {
+        "pending": _("waiting"),
+        "retrying": _("failing, will retry"),
+        "sending": _("being sent"),
+        "delivered": _("delivered"),
+        "failed": _("failed"),
+    }
+    return names.get(state, state)
