@@ -15,8 +15,9 @@ from gateway.webhooks.models import FAILED, PENDING, RETRYING, WebhookDelivery
 from tests.portal.conftest import World, csrf, failed_notification, populate
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world(portal_app) -> World:
+    """New tenants for each test: the pages list a tenant's deliveries by state, which the other tests' deliveries would change."""
     return populate(portal_app)
 
 
