@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 DocumentKind = Literal["facturx", "ubl", "cii"]
@@ -62,6 +63,16 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class StatusAmount:
+    """An amount a status carries (MDT-207 type: MEN collected on 212, MPA paid on 211), incl. VAT, at a VAT rate."""
+
+    type_code: str
+    amount: Decimal
+    currency: str
+    vat_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class StatusUpdate:
     """A status the network reports for a delivered invoice, already mapped to the reform's lifecycle code."""
 
@@ -70,6 +81,8 @@ class StatusUpdate:
     at: datetime
     detail: str = ""
     invoice_number: str = ""  # BT-1 when the network reports it, to join back to the invoice
+    reason_code: str | None = None  # MDT-113 when the network gives one (required for 206, 207, 208, 210)
+    amounts: tuple[StatusAmount, ...] = ()  # what a 211 paid or a 212 collected, per VAT rate
 
 
 class ConnectorError(Exception):
@@ -146,6 +159,7 @@ __all__ = [
     "Receipt",
     "Recipient",
     "ReportingConnector",
+    "StatusAmount",
     "StatusUpdate",
     "get",
     "register",

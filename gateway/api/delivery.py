@@ -21,7 +21,7 @@ from gateway.api.context import db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import UUID, int_param, own_invoice
 from gateway.jobs import outbox
-from gateway.jobs.models import DEAD, PENDING, RETRYING, STATES, UNROUTABLE, Delivery
+from gateway.jobs.models import DEAD, PENDING, RETRYING, SANDBOX, STATES, UNROUTABLE, Delivery
 from gateway.store import models as db
 
 bp = Blueprint("delivery", __name__, url_prefix="/api/v1")
@@ -41,6 +41,8 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "invoice_id": delivery.invoice_id,
         "state": delivery.state,
         "channel": delivery.channel,
+        "sandbox": delivery.sandbox,
+        "reason": delivery.reason,
         "document_kind": delivery.document_kind,
         "remote_id": delivery.remote_id,
         "last_error": delivery.last_error,
@@ -92,6 +94,7 @@ def get_route(invoice_id: str) -> Response:
             "invoice_id": invoice.id,
             "state": state,
             "channel": decision.get("channel"),
+            "sandbox": decision.get("channel") == SANDBOX,
             "decided_by": decision.get("decided_by"),
             "reason": reason,
             "steps": decision.get("steps", []),
@@ -184,7 +187,15 @@ DELIVERY_SCHEMA = _closed(
         "id": {"type": "string", "format": "uuid"},
         "invoice_id": {"type": "string", "format": "uuid"},
         "state": _STATE,
-        "channel": {**_NULLABLE_STRING, "description": "chorus_pro, peppol, email …; null until routed"},
+        "channel": {**_NULLABLE_STRING, "description": "chorus_pro, peppol, email, sandbox …; null until routed"},
+        "sandbox": {
+            "type": "boolean",
+            "description": "Delivered to the sandbox's simulated recipient: nothing left the gateway, its statuses are played back.",
+        },
+        "reason": {
+            **_NULLABLE_STRING,
+            "description": "For a dead letter or an unroutable delivery: what happened and what to do about it; null otherwise.",
+        },
         "document_kind": {"enum": ["facturx", "ubl", "cii", "ubl-peppol", None], "description": "ubl-peppol: the Peppol BIS 3.0 / French CIUS UBL"},
         "remote_id": {**_NULLABLE_STRING, "description": "The network's id: SMTP Message-ID, Chorus Pro numeroFluxDepot, SBDH InstanceIdentifier."},
         "last_error": _NULLABLE_STRING,
@@ -198,7 +209,7 @@ DELIVERY_SCHEMA = _closed(
 )
 STEP_SCHEMA = _closed(
     {
-        "step": {"enum": ["rule", "directory", "heuristic", "peppol", "email", "default"]},
+        "step": {"enum": ["rule", "directory", "heuristic", "peppol", "email", "default", "sandbox"]},
         "outcome": {"enum": ["decided", "no-match", "skipped", "not-found"]},
         "detail": _STRING,
     }
@@ -208,7 +219,8 @@ ROUTE_SCHEMA = _closed(
         "invoice_id": {"type": "string", "format": "uuid"},
         "state": {**_STATE, "enum": [*STATES, NOT_ROUTED]},
         "channel": _NULLABLE_STRING,
-        "decided_by": {"enum": ["rule", "directory", "heuristic", "peppol", "email", "default", None]},
+        "sandbox": {"type": "boolean", "description": "Routed to the sandbox (the tenant has no real channel configured yet)."},
+        "decided_by": {"enum": ["rule", "directory", "heuristic", "peppol", "email", "default", "sandbox", None]},
         "reason": {**_STRING, "description": "Which rule, directory entry or look-up decided, or why nothing did."},
         "steps": {"type": "array", "items": STEP_SCHEMA, "description": "Every step tried, in order."},
         "recipient": {"type": "object", "additionalProperties": _STRING, "description": "Recipient data the deciding step supplied."},
@@ -241,8 +253,9 @@ OPENAPI_PATHS: dict[str, Any] = {
             "operationId": "getInvoiceRoute",
             "summary": "How the invoice is routed and delivered",
             "description": "The channel, which step decided it (a routing rule, the directory, the public-SIREN heuristic, a Peppol "
-            "SML/SMP look-up, the buyer's e-mail, a default rule) and every step tried; an unroutable invoice lists why each step "
-            "gave nothing.  With the delivery and its attempts.",
+            "SML/SMP look-up, the buyer's e-mail, a default rule, or the sandbox while the tenant has no real channel) and every step "
+            "tried; an unroutable invoice lists why each step gave nothing, and its reason says what would reach the buyer.  With the "
+            "delivery and its attempts.",
             "parameters": [_path_param("invoice_id")],
             "responses": {
                 "200": {"description": "The routing decision", "content": {"application/json": {"schema": ROUTE_SCHEMA}}},

@@ -53,6 +53,7 @@ from gateway.jobs.models import (
     OUTCOME_SENT,
     OUTCOME_UNROUTABLE,
     RETRYING,
+    SANDBOX,
     SENT,
     UNROUTABLE,
     Delivery,
@@ -201,6 +202,7 @@ class Deliverer:
         self.archive = archive
         self.routing = RoutingSettings.from_section(config.sections.get("routing", {}))
         self.settings = DeliverySettings.from_section(config.sections.get("delivery", {}))
+        self.sandbox_folder = config.data_dir / "sandbox"  # the sandbox's inbox unless [delivery.connectors.sandbox] folder says
         self._connectors: dict[tuple[str, str], Connector] = {}
         self._lock = threading.Lock()
 
@@ -211,6 +213,8 @@ class Deliverer:
         with self._lock:
             if (tenant, channel) not in self._connectors:
                 config = self.settings.connector_config(tenant, channel)
+                if channel == SANDBOX:  # needs no settings: its inbox is the tenant's own folder
+                    config = {"folder": str(self.sandbox_folder), **(config or {}), "tenant": tenant}
                 if config is None:
                     why = N_("no {channel} connector is configured for tenant {tenant} ([delivery.connectors.{channel}] in config/routing.toml)")
                     raise ConnectorError(why.format(channel=channel, tenant=repr(tenant)), transient=False, code="not-configured")
@@ -450,6 +454,7 @@ class Deliverer:
                 self._close(attempt, now, OUTCOME_SENT)
                 outbox.finish(delivery, SENT, now, remote_id=receipt.remote_id, sent_at=now, last_error=None)
                 invoice.state = INVOICE_SENT
+                log.info("delivery %s sent through %s: %s", claim.delivery_id, job.channel, detail)
                 return SENT
             self._close(attempt, now, OUTCOME_REJECTED, transient=False, error_code="rejected", error=receipt.message)
             refused = N_("refused by {channel}: {message}").format(channel=job.channel, message=receipt.message)

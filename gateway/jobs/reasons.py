@@ -37,11 +37,11 @@ _KIND_OF_CODE = {
         ("invalid-recipient", "not-registered", "smp", "sml", "dns", "endpoint-inactive", "unsupported-process", "unsupported-transport"),
         "recipient",
     ),
+    "rejected": "recipient",  # refused before hand-over (an SMTP 5xx for the recipient's address …)
     **dict.fromkeys(
         ("peppol-validation", "invalid-document", "no-document", "invalid-sbd", "unsupported-document", "unsupported-document-type"), "document"
     ),
-    "rejected": "refused",
-    **dict.fromkeys(("timeout", "unreachable", "server", "bad-response", "protocol", "delivery"), "unreachable"),
+    **dict.fromkeys(("timeout", "unreachable", "unavailable", "server", "bad-response", "protocol", "delivery"), "unreachable"),
     "internal": "internal",
 }
 REASON = N_("{problem} — what to do: {advice}")

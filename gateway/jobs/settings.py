@@ -17,7 +17,7 @@ from gateway.config import ConfigError
 from gateway.routing.settings import check_channel
 
 DOCUMENT_KINDS = ("facturx", "ubl", "cii")
-DEFAULT_DOCUMENTS = MappingProxyType({"email": "facturx", "chorus_pro": "facturx", "peppol": "ubl"})
+DEFAULT_DOCUMENTS = MappingProxyType({"email": "facturx", "chorus_pro": "facturx", "peppol": "ubl", "sandbox": "facturx"})
 _TABLES = {"documents", "connectors", "tenants"}
 
 

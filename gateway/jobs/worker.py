@@ -6,7 +6,8 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
 
 - retries: deliveries whose worker died (lease expired) are released as "failed-retrying", their open
   attempt closed as interrupted (workers would also take them on their own; this makes it visible);
-- status polling: `polling.poll` through each connector's `fetch_statuses`;
+- status polling: `polling.poll` through each connector's `fetch_statuses`, and every few seconds for the sandbox alone
+  (its simulated recipient answers within seconds, a real network within hours);
 - archive checkpoints: `Archive.checkpoint_if_due`.
 - webhooks: `gateway.webhooks.sender.send_due` sends the due signed webhook deliveries.
 - IMAP polling, when `[reception.imap]` names a host: `gateway.reception.imap` receives the new mail.
@@ -31,6 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from gateway.jobs import outbox, polling
 from gateway.jobs.deliver import Deliverer, OutcomeNotRecorded
+from gateway.jobs.models import SANDBOX
 from gateway.jobs.outbox import Claim
 from gateway.reception import imap
 from gateway.store.models import utcnow
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 RELEASE_INTERVAL_SECONDS = 60.0
 WEBHOOK_INTERVAL_SECONDS = 5.0
+SANDBOX_INTERVAL_SECONDS = 2.0
+SANDBOX_HORIZON = timedelta(hours=1)  # deliveries sent longer ago are left to the regular status polling
 _STARTED: weakref.WeakSet[Worker] = weakref.WeakSet()  # the workers this process runs, for the readiness probe
 
 
@@ -115,6 +119,10 @@ class Worker:
     def poll_statuses(self) -> int:
         return polling.poll(self.deliverer)
 
+    def play_back_sandbox(self) -> int:
+        """The sandbox's answers to the deliveries of the last hour, within seconds of their time."""
+        return polling.poll(self.deliverer, channels=(SANDBOX,), sent_after=utcnow() - SANDBOX_HORIZON)
+
     def checkpoint(self) -> None:
         with self.deliverer.database.session() as session:
             self.deliverer.archive.checkpoint_if_due(session)
@@ -125,6 +133,7 @@ class Worker:
         jobs: list[tuple[str, Callable[[], object], float, bool]] = [
             ("retries", self.release_expired, min(RELEASE_INTERVAL_SECONDS, settings.lease_seconds), True),
             ("status-polling", self.poll_statuses, settings.status_poll_seconds, False),
+            ("sandbox-playback", self.play_back_sandbox, SANDBOX_INTERVAL_SECONDS, True),
             ("archive-checkpoint", self.checkpoint, settings.checkpoint_check_seconds, True),
             ("webhooks", lambda: webhooks.send_due(self.deliverer.database), WEBHOOK_INTERVAL_SECONDS, True),
         ]

@@ -10,11 +10,15 @@ The steps, in order; the first that decides wins, and every step tried is kept i
 5. the buyer's electronic address (BT-49) with a **Peppol scheme** → peppol, after an SML/SMP look-up when
    `peppol_participants = "lookup"`, as given when "trust", never when "ignore";
 6. the buyer's **e-mail** (BT-58, or BT-49 with scheme EM) → email;
-7. the **default** rules.
+7. the **default** rules;
+8. the **sandbox**, only while the tenant has no real channel configured (a fresh install): a simulated
+   recipient that plays back lifecycle statuses (connectors/sandbox), labelled as such everywhere.
 
 What the tenant said (rules, directory, the heuristic it switched on) is obeyed even for a channel
 without a configured connector — the delivery then fails visibly; what is only inferred (steps 5 and 6)
-is skipped when the tenant has no connector for it.  Nothing decided is "unroutable", with the steps as reasons.
+is skipped when the tenant has no connector for it.  Once a real channel is configured the sandbox is never
+chosen unless a rule names it.  Nothing decided is "unroutable", with the steps, and a reason saying what
+would reach the buyer.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from gateway.routing.models import DirectoryEntry
 from gateway.routing.settings import RoutingSettings, Rule, normalise
 from gateway.texts import N_
 
-CHORUS_PRO, PEPPOL, EMAIL_CHANNEL = "chorus_pro", "peppol", "email"
+CHORUS_PRO, PEPPOL, EMAIL_CHANNEL, SANDBOX = "chorus_pro", "peppol", "email", "sandbox"
 
 # Checks a participant on Peppol (SML + SMP for the invoice's document type); raises ConnectorError when it cannot receive it.
 PeppolLookup = Callable[[ParticipantId], None]
@@ -101,7 +105,7 @@ class Buyer:
 class Step:
     """One thing routing looked at, and what came of it."""
 
-    step: str  # rule, directory, heuristic, peppol, email, default
+    step: str  # rule, directory, heuristic, peppol, email, default, sandbox
     outcome: str  # decided, no-match, skipped, not-found
     detail: str
 
@@ -252,6 +256,55 @@ def _default(buyer: Buyer, ctx: Context) -> Outcome:
     return _first_rule(ctx.settings.rules_for(ctx.tenant, "default"), lambda r: True, "default", N_("no default rule"))
 
 
+def _sandbox(buyer: Buyer, ctx: Context) -> Outcome:
+    if not ctx.settings.sandbox:
+        return _not("sandbox", "skipped", N_("the sandbox is off ([routing] sandbox = false)"))
+    real = sorted(set(ctx.configured) - {SANDBOX})
+    if real:
+        why = N_("the tenant has a delivery channel configured ({channels}): the sandbox is used only until one is")
+        return _not("sandbox", "skipped", why.format(channels=", ".join(real)))
+    why = N_(
+        "no delivery channel is configured for the tenant yet: the invoice goes to the sandbox, a simulated recipient (nothing leaves the "
+        "gateway); configure a connector in config/routing.toml to deliver for real"
+    )
+    return _decided("sandbox", SANDBOX, why)
+
+
+_SCHEME_NAMES = {SIRET: "SIRET", SIREN: "SIREN", VAT: N_("VAT number"), EMAIL: N_("e-mail")}
+
+
+def _who(buyer: Buyer) -> str:
+    """The buyer as a person would look it up: its name and its most specific identifier."""
+    first = next(iter(buyer.identifiers()), None)
+    if first is None:
+        return buyer.name
+    scheme, value = first
+    return N_("{name} ({scheme} {identifier})").format(name=buyer.name, scheme=_SCHEME_NAMES.get(scheme, scheme), identifier=value)
+
+
+def _advice(buyer: Buyer, ctx: Context) -> list[str]:
+    """What would make a channel reach the buyer, most direct first."""
+    advice = []
+    participant = buyer.peppol_id()
+    if participant and PEPPOL not in ctx.configured and ctx.settings.peppol_participants != "ignore":
+        advice.append(N_("configure Peppol ([delivery.connectors.peppol]) to reach its Peppol address {participant}").format(participant=participant))
+    if buyer.email and EMAIL_CHANNEL not in ctx.configured:
+        advice.append(N_("configure e-mail ([delivery.connectors.email]) to send to {email}").format(email=buyer.email))
+    if not participant and not buyer.email:
+        advice.append(N_("give the buyer an electronic address (BT-49) or a contact e-mail (BT-58) in the invoice"))
+    advice.append(N_("add the buyer to the directory (gateway directory import) or give it a routing rule in config/routing.toml"))
+    return advice
+
+
+def unroutable_reason(buyer: Buyer, ctx: Context) -> str:
+    """Why nothing reaches the buyer, as something a person can act on."""
+    advice = _advice(buyer, ctx)
+    text = advice[-1]
+    for other in reversed(advice[:-1]):
+        text = N_("{advice}; or {other}").format(advice=other, other=text)
+    return N_("No channel reaches the buyer {buyer}: {advice}, then retry the delivery.").format(buyer=_who(buyer), advice=text)
+
+
 STEPS: tuple[Callable[[Buyer, Context], Outcome], ...] = (
     _buyer_rules,
     _directory,
@@ -260,6 +313,7 @@ STEPS: tuple[Callable[[Buyer, Context], Outcome], ...] = (
     _peppol,
     _email,
     _default,
+    _sandbox,
 )
 
 
@@ -272,4 +326,4 @@ def route(invoice: Invoice, ctx: Context) -> Decision:
         steps.append(outcome)
         if channel is not None:
             return Decision(channel, outcome.step, outcome.detail, steps, recipient)
-    return Decision(None, None, N_("no rule, directory entry or buyer identifier gave a channel"), steps)
+    return Decision(None, None, unroutable_reason(buyer, ctx), steps)

@@ -19,7 +19,7 @@ from gateway.texts import N_
 PEPPOL_MODES = ("lookup", "trust", "ignore")
 RULE_KINDS = ("buyer", "country", "scheme", "default")
 _RULE_KEYS = {*RULE_KINDS, "channel", "tenant", "note"}
-_SETTINGS = {"peppol_participants", "public_siren_heuristic", "rules"}
+_SETTINGS = {"peppol_participants", "public_siren_heuristic", "sandbox", "rules"}
 
 
 @cache
@@ -99,6 +99,7 @@ class RoutingSettings:
     peppol_participants: str = "trust"  # a buyer address (BT-49) with a Peppol scheme: lookup (SML/SMP), trust, ignore
     public_siren_heuristic: bool = False  # opt-in: a SIREN starting with 1 or 2 is a public entity (Chorus Pro)
     rules: tuple[Rule, ...] = ()
+    sandbox: bool = True  # a tenant without any real channel configured delivers to the sandbox (a simulated recipient)
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> RoutingSettings:
@@ -108,13 +109,15 @@ class RoutingSettings:
         mode = section.get("peppol_participants", cls.peppol_participants)
         if mode not in PEPPOL_MODES:
             raise ConfigError(f"[routing] peppol_participants must be one of {', '.join(PEPPOL_MODES)}, not {mode!r}")
-        heuristic = section.get("public_siren_heuristic", False)
+        heuristic, sandbox = section.get("public_siren_heuristic", False), section.get("sandbox", True)
         if not isinstance(heuristic, bool):
             raise ConfigError("[routing] public_siren_heuristic must be true or false")
+        if not isinstance(sandbox, bool):
+            raise ConfigError("[routing] sandbox must be true or false")
         items = section.get("rules", [])
         if not isinstance(items, list):
             raise ConfigError("[routing] rules must be an array of tables ([[routing.rules]])")
-        return cls(mode, heuristic, tuple(_rule(number, item) for number, item in enumerate(items, 1)))
+        return cls(mode, heuristic, tuple(_rule(number, item) for number, item in enumerate(items, 1)), sandbox)
 
     def rules_for(self, tenant: str, *kinds: str) -> list[Rule]:
         """The rules of these kinds that apply to `tenant`: its own first, then those for every tenant, each in file order."""

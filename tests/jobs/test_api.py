@@ -48,6 +48,7 @@ def test_route_explains_the_decision_and_the_delivery(setup, api):
     route = check(ROUTE_SCHEMA, api.get(f"/api/v1/invoices/{invoice_id}/route").get_json())
     assert (route["state"], route["channel"], route["decided_by"]) == ("sent", "chorus_pro", "rule")
     assert route["reason"] == "routing rule #1: buyer = 35600000000048 → chorus_pro"
+    assert (route["sandbox"], route["delivery"]["sandbox"], route["delivery"]["reason"]) == (False, False, None)  # sent: nothing to do
     assert [(s["step"], s["outcome"]) for s in route["steps"]] == [("rule", "decided")]
     [attempt] = route["delivery"]["attempts"]
     assert (attempt["outcome"], attempt["remote_id"]) == ("sent", route["delivery"]["remote_id"])
@@ -65,13 +66,23 @@ def test_unroutable_dead_letters_are_listed_and_retried_by_the_tenant_only(setup
 
     route = check(ROUTE_SCHEMA, api.get(f"/api/v1/invoices/{lost}/route").get_json())
     assert (route["state"], route["channel"], route["decided_by"]) == ("unroutable", None, None)
-    assert {s["outcome"] for s in route["steps"]} <= {"no-match", "skipped", "not-found"} and len(route["steps"]) == 7
+    assert {s["outcome"] for s in route["steps"]} <= {"no-match", "skipped", "not-found"} and len(route["steps"]) == 8
     assert "the buyer has no e-mail address" in " ".join(s["detail"] for s in route["steps"])
+    assert route["steps"][-1]["detail"] == "the tenant has a delivery channel configured (chorus_pro, email): the sandbox is used only until one is"
+    assert route["sandbox"] is False and route["reason"] == route["delivery"]["reason"] == (
+        "No channel reaches the buyer Menuiserie Leroux SARL (SIRET 44306184100047): give the buyer an electronic address (BT-49) or a "
+        "contact e-mail (BT-58) in the invoice; or add the buyer to the directory (gateway directory import) or give it a routing rule in "
+        "config/routing.toml, then retry the delivery."
+    )
 
     dead = check(DELIVERY_LIST_SCHEMA, api.get("/api/v1/deliveries").get_json())  # default: the dead letters
     assert [d["invoice_id"] for d in dead["items"]] == [refused] and "550" in dead["items"][0]["last_error"]
+    assert dead["items"][0]["reason"] == (
+        f"{dead['items'][0]['last_error']} — what to do: check the buyer's identifiers in the invoice and in its directory entry, or route "
+        "the buyer to another channel (gateway directory import), then retry the delivery"
+    )
     unroutable = check(DELIVERY_LIST_SCHEMA, api.get("/api/v1/deliveries?state=unroutable").get_json())
-    assert [d["invoice_id"] for d in unroutable["items"]] == [lost]
+    assert [d["invoice_id"] for d in unroutable["items"]] == [lost] and unroutable["items"][0]["reason"].startswith("No channel reaches")
 
     delivery_id = dead["items"][0]["id"]
     other = Api(app, new_tenant_key(app))

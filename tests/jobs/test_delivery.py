@@ -46,7 +46,8 @@ def codes_of(invoice: db.Invoice) -> list[str]:
 
 def receipts_of(setup, invoice_id: str) -> list[dict]:
     with setup.database.session() as session:
-        entries = session.scalars(select(ArchiveEntry).where(ArchiveEntry.invoice_id == invoice_id, ArchiveEntry.kind == "receipt")).all()
+        query = select(ArchiveEntry).where(ArchiveEntry.invoice_id == invoice_id, ArchiveEntry.kind == "receipt").order_by(ArchiveEntry.seq)
+        entries = session.scalars(query).all()  # in the order archived (PostgreSQL returns rows in no given order otherwise)
         return [json.loads(setup.database.blobs.get(e.content_sha256)) for e in entries]
 
 
@@ -213,7 +214,8 @@ def test_unroutable_is_visible_and_routed_again_after_an_admin_retry(setup):
     setup.drain(setup.deliverer())
     delivery, invoice = state_of(setup, invoice_id)
     assert (delivery.state, delivery.channel, invoice.state) == (UNROUTABLE, None, INVOICE_UNROUTABLE)
-    assert [s["step"] for s in delivery.decision["steps"]] == ["rule", "directory", "heuristic", "rule", "peppol", "email", "default"]
+    assert [s["step"] for s in delivery.decision["steps"]] == ["rule", "directory", "heuristic", "rule", "peppol", "email", "default", "sandbox"]
+    assert delivery.last_error == delivery.reason == delivery.decision["reason"] and delivery.reason.startswith("No channel reaches the buyer")
     with setup.database.session() as session:
         outbox.retry(session, session.get(Delivery, delivery.id))
     setup.drain(setup.deliverer(routing=helpers.routing_section(rules=[{"default": True, "channel": "chorus_pro"}])))
@@ -227,6 +229,10 @@ def test_a_channel_without_connector_is_a_dead_letter_saying_so(setup):
     setup.drain(setup.deliverer(connectors={}))
     delivery, _ = state_of(setup, invoice_id)
     assert delivery.state == DEAD and "no chorus_pro connector is configured" in delivery.last_error
+    assert delivery.reason == (
+        f"{delivery.last_error} — what to do: configure the chorus_pro connector ([delivery.connectors.chorus_pro] in config/routing.toml), or "
+        "change the rule or directory entry that chose chorus_pro, then retry the delivery"
+    )
 
 
 def test_an_answer_received_by_a_worker_that_died_is_recorded_not_sent_again(setup):

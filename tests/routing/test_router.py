@@ -12,7 +12,7 @@ import pytest
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
 from gateway.routing import directory
-from gateway.routing.router import Buyer, Context, Decision, route
+from gateway.routing.router import Buyer, Context, Decision, Step, route
 from gateway.routing.settings import RoutingSettings
 from gateway.store.session import Database
 from gateway.store.tenants import create_tenant
@@ -145,7 +145,7 @@ def test_peppol_participants_trusted_ignored_or_without_connector(session, tenan
 
 
 def test_no_route_is_unroutable_with_every_reason(session, tenant):
-    decision = decide(session, tenant, invoice(**PRIVATE), configured=())
+    decision = decide(session, tenant, invoice(**PRIVATE), configured=(), sandbox=False)
     assert (decision.channel, decision.decided_by) == (None, None)
     outcomes = [(s.step, s.outcome) for s in decision.steps]
     assert outcomes == [
@@ -156,6 +156,48 @@ def test_no_route_is_unroutable_with_every_reason(session, tenant):
         ("peppol", "skipped"),
         ("email", "skipped"),
         ("default", "no-match"),
+        ("sandbox", "skipped"),
     ]
     assert "no e-mail connector is configured" in decision.steps[5].detail
     assert decision.to_dict()["steps"][1]["detail"].startswith("no directory entry for 0009:44306184100047")
+    assert decision.steps[7].detail == "the sandbox is off ([routing] sandbox = false)"
+    assert decision.reason == (
+        "No channel reaches the buyer Boulangeries Martin SARL (SIRET 44306184100047): configure Peppol ([delivery.connectors.peppol]) to "
+        "reach its Peppol address 0225:443061841; or configure e-mail ([delivery.connectors.email]) to send to "
+        "compta@menuiserie-leroux.example; or add the buyer to the directory (gateway directory import) or give it a routing rule in "
+        "config/routing.toml, then retry the delivery."
+    )
+
+
+def test_a_buyer_nothing_can_reach_is_told_what_the_invoice_lacks(session, tenant):
+    bare = invoice(**{k: None for k in ("identifiers", "legal_registration_id", "vat_id", "electronic_address", "contact")})
+    decision = decide(session, tenant, bare, configured=("email",))
+    assert decision.channel is None and decision.steps[-1] == Step(
+        "sandbox", "skipped", "the tenant has a delivery channel configured (email): the sandbox is used only until one is"
+    )
+    assert decision.reason == (
+        "No channel reaches the buyer Boulangeries Martin SARL: give the buyer an electronic address (BT-49) or a contact e-mail (BT-58) in "
+        "the invoice; or add the buyer to the directory (gateway directory import) or give it a routing rule in config/routing.toml, then "
+        "retry the delivery."
+    )
+
+
+def test_a_tenant_without_any_channel_delivers_to_the_sandbox_and_is_told_why(session, tenant):
+    for configured in ((), ("sandbox",)):  # settings of the sandbox itself are no real channel
+        decision = decide(session, tenant, invoice(), configured=configured)
+        assert (decision.channel, decision.decided_by, decision.recipient) == ("sandbox", "sandbox", {})
+        assert [s.step for s in decision.steps] == ["rule", "directory", "heuristic", "rule", "peppol", "email", "default", "sandbox"]
+        assert decision.reason == (
+            "no delivery channel is configured for the tenant yet: the invoice goes to the sandbox, a simulated recipient (nothing leaves "
+            "the gateway); configure a connector in config/routing.toml to deliver for real"
+        )
+
+
+def test_once_a_real_channel_is_configured_the_sandbox_is_never_chosen_silently(session, tenant):
+    for configured in (("email",), ("peppol", "sandbox"), ("chorus_pro",)):
+        decision = decide(session, tenant, invoice(**PRIVATE), configured=configured, peppol_participants="ignore")
+        assert decision.channel != "sandbox" and "sandbox" not in [s.step for s in decision.steps if s.outcome == "decided"], configured
+    said = decide(session, tenant, invoice(), configured=(), rules=[{"buyer": PUBLIC_SIRET, "channel": "chorus_pro"}])
+    assert (said.channel, said.decided_by) == ("chorus_pro", "rule")  # what the tenant said wins, even without a connector
+    chosen = decide(session, tenant, invoice(), configured=ALL, rules=[{"buyer": PUBLIC_SIRET, "channel": "sandbox", "tenant": tenant.name}])
+    assert (chosen.channel, chosen.decided_by) == ("sandbox", "rule")  # a rule may name the sandbox: that is no silence

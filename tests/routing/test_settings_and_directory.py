@@ -49,6 +49,7 @@ def test_the_shipped_file_and_its_commented_examples_are_valid(monkeypatch):
         ({"rules": [{"buyer": "1", "channel": "email", "colour": "blue"}]}, "unknown key(s) colour"),
         ({"peppol_participants": "maybe"}, "lookup, trust, ignore"),
         ({"public_siren_heuristic": "yes"}, "true or false"),
+        ({"sandbox": "yes"}, "[routing] sandbox must be true or false"),
         ({"default_channel": "email"}, "unknown setting(s) [routing] default_channel"),
     ],
 )
