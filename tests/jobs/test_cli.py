@@ -1,4 +1,5 @@
-"""The commands: `gateway deliveries list / retry`, and `gateway serve` delivering with its in-process worker."""
+"""The commands: `gateway deliveries list / retry`, and `gateway serve` delivering with its in-process worker (to a configured
+e-mail server, and on a fresh install to the sandbox)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,44 @@ def test_serve_delivers_with_its_in_process_worker(tmp_path, net):
         assert any(number.encode() in m.content for m in net.smtp.messages)
         route = requests.get(f"http://127.0.0.1:{port}{answer.json()['links']['self']}/route", headers={"Authorization": f"Bearer {key}"}, timeout=10)
         assert (route.json()["state"], route.json()["channel"]) in (("sent", "email"), ("sending", "email"))
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_fresh_install_delivers_to_the_sandbox_and_plays_its_statuses_back(tmp_path):
+    """What the README promises: the shipped configuration, nothing configured, an invoice posted — it reaches the sandbox,
+    which answers 202, 204 and 205 within seconds, each labelled as the sandbox's."""
+    data_dir, port = tmp_path / "data", free_port()
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_LOG_LEVEL": "WARNING"}
+    for name in ("GATEWAY_DATABASE_URL", "GATEWAY_CONFIG_DIR"):
+        env.pop(name, None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        ready, _, _ = select.select([server.stdout], [], [], 60)
+        assert ready and b"serving on" in server.stdout.readline()
+        wait_for_port(port)
+        database = Database(Config(data_dir=data_dir))
+        with database.session() as session:
+            key = create_api_key(session, create_tenant(session, "fresh"))
+        database.dispose()
+        base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
+        answer = requests.post(f"{base}/api/v1/invoices", json=load_example("invoice-fr-b2b"), headers=headers, timeout=60)
+        assert answer.status_code == 201, answer.text
+        statuses = f"{base}{answer.json()['links']['self']}/statuses"
+        deadline, events = time.monotonic() + 90, []
+        while time.monotonic() < deadline and "205" not in [e["code"] for e in events]:
+            time.sleep(0.5)
+            events = requests.get(statuses, headers=headers, timeout=10).json()["events"]
+        assert [(e["code"], e["source"]) for e in events] == [
+            ("200", "gateway-intake"), ("201", "gateway"), ("202", "sandbox"), ("204", "sandbox"), ("205", "sandbox"),
+        ]  # fmt: skip
+        route = requests.get(f"{base}{answer.json()['links']['self']}/route", headers=headers, timeout=10).json()
+        assert (route["state"], route["channel"], route["sandbox"], route["decided_by"]) == ("sent", "sandbox", True, "sandbox")
     finally:
         server.terminate()
         server.wait(30)
