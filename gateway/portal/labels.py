@@ -68,6 +68,7 @@ def source_name(source: str) -> str:
         service.SOURCE_PAYMENT: _("Payment"),
         service.SOURCE_PARTNER: _("Partner platform"),
         service.SOURCE_PPF: _("Public platform (PPF)"),
+        service.SOURCE_SANDBOX: _("Sandbox (simulated recipient)"),
     }
     return names.get(source, source)
 
@@ -81,6 +82,7 @@ def routing_step(step: str | None, outcome: str | None = None) -> str:
         "peppol": _("Peppol address of the buyer"),
         "email": _("e-mail address of the buyer"),
         "default": _("default rule"),
+        "sandbox": _("sandbox (no channel configured yet)"),
         "decided": _("decided"),
         "no-match": _("no match"),
         "skipped": _("skipped"),

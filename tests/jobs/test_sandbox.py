@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from gateway.app import create_app
-from gateway.jobs.models import DEAD, SENT, UNROUTABLE
+from gateway.jobs.models import DEAD, SENT, UNROUTABLE, Delivery, DeliveryAttempt
 from gateway.jobs.polling import poll
 from gateway.jobs.worker import Worker
 from gateway.lifecycle import service as lifecycle
+from gateway.portal.auth import create_user
+from gateway.portal.models import OPERATOR
 from gateway.store import models as db
 from gateway.store.tenants import create_api_key
 from gateway.webhooks import sender
@@ -22,6 +24,7 @@ from gateway.webhooks.models import EVENTS, WebhookDelivery
 from tests.api.conftest import Api
 from tests.jobs import helpers
 from tests.jobs.test_delivery import codes_of, state_of
+from tests.portal.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -157,3 +160,33 @@ def test_the_worker_plays_the_sandbox_back_on_its_own(setup):
     finally:
         worker.stop()
     assert codes_of(state_of(setup, invoice_id)[1]) == ["200", "201", "202", "204", "205"]
+
+
+def test_the_portal_shows_the_sandbox_badge_and_what_to_do_about_a_dead_letter(setup, app):
+    tenant = helpers.new_tenant(setup.database)
+    with setup.database.session() as session:
+        email = create_user(session, session.get(db.Tenant, tenant.id), f"ops-{tenant.name}@example.test", OPERATOR, PASSWORD).email
+    sandboxed, broken = submitted(setup, tenant), submitted(setup, tenant, buyer=helpers.PRIVATE_BUYER)
+    setup.drain(fresh(setup))
+    poll(fresh(setup), channels=("sandbox",))
+    with setup.database.session() as session:  # the second one's delivery dies as a misconfigured connector leaves it
+        delivery = session.scalars(select(Delivery).where(Delivery.invoice_id == broken)).one()
+        delivery.state, delivery.last_error = DEAD, "the sandbox connector settings are unusable: sandbox pay must be true or false"
+        session.add(DeliveryAttempt(delivery_id=delivery.id, number=2, worker="w", channel="sandbox", outcome="failed", error_code="config"))
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+
+    page = client.get(f"/portal/invoices/{sandboxed}").get_data(as_text=True)
+    assert 'id="sandbox-badge"' in page and ">Bac à sable</span>" in page
+    assert "Bac à sable (destinataire simulé)" in page  # the source of the played-back statuses
+
+    operations = client.get("/portal/operations").get_data(as_text=True)
+    assert (
+        "les réglages du connecteur sandbox sont inutilisables : sandbox pay must be true or false — que faire : corrigez les réglages du "
+        "connecteur sandbox dans config/routing.toml et redémarrez la passerelle, puis relancez la remise"
+    ) in operations
+    assert "Pourquoi, et que faire" in client.get(f"/portal/invoices/{broken}").get_data(as_text=True)
+    assert 'id="sandbox-badge"' in client.get(f"/portal/invoices/{broken}").get_data(as_text=True)  # it went to the sandbox too
+    client.get("/portal/language/en")
+    english = client.get(f"/portal/invoices/{broken}").get_data(as_text=True)
+    assert ">Sandbox</span>" in english and "— what to do: correct the sandbox connector" in english
