@@ -1,7 +1,7 @@
 """The `gateway` command: serve, migrate, manage tenants and keys, validate and convert documents.
 
 Configuration comes from config/*.toml and GATEWAY_* variables (see config/gateway.toml).
-Exit codes: 0 done (validate: valid), 1 invalid (validate), 2 unusable input or usage error,
+Exit codes: 0 done (validate: valid), 1 invalid (validate; convert: nothing written), 2 unusable input or usage error,
 3 an official validation artefact could not run (nothing is ever reported valid then).
 """
 
@@ -111,6 +111,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    """Write the result only when the official rules pass it (or with --allow-invalid): a converter that writes a document
+    failing validation and exits 0 hands on an invoice that will be refused downstream."""
     from gateway import intake
     from gateway.formats.cii import write_cii
     from gateway.formats.facturx import build_facturx
@@ -121,12 +123,23 @@ def _convert(args: argparse.Namespace) -> int:
     profile = intake.resolve_profile(args.profile or processed.profile).name
     for finding in processed.report.findings:
         if finding.severity == "fatal":
-            print(f"warning: {finding.rule_id}: {finding.message}", file=sys.stderr)
-    if args.to == "ubl":
-        out = write_ubl(processed.invoice)
-    else:
-        cii = write_cii(processed.invoice, profile=profile)
-        out = cii if args.to == "cii" else build_facturx(processed.invoice, cii, profile=profile, language=args.language)
+            print(f"warning: input: {finding.rule_id}: {finding.message}", file=sys.stderr)
+    xml = write_ubl(processed.invoice) if args.to == "ubl" else write_cii(processed.invoice, profile=profile)
+    report = intake.validate_document(xml, intake.XML_TYPE, french=not args.no_french)  # a Factur-X is valid when its CII is
+    if not report.valid:
+        for finding in report.findings:
+            if finding.severity == "fatal":
+                where = f" at {finding.location}" if finding.location else ""
+                print(f"  FATAL {finding.rule_id} ({finding.artefact}): {finding.message}{where}", file=sys.stderr)
+        if not args.allow_invalid:
+            print(
+                f"gateway: error: the {args.to} result fails validation ({report.fatal_count} fatal finding(s)); nothing written "
+                "(--allow-invalid writes it anyway)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        print(f"warning: the {args.to} result fails validation ({report.fatal_count} fatal finding(s)); written as asked", file=sys.stderr)
+    out = build_facturx(processed.invoice, xml, profile=profile, language=args.language) if args.to == "facturx" else xml
     args.output.write_bytes(out)
     print(f"{args.to} written to {args.output} ({len(out)} bytes)", file=sys.stderr)
     return EXIT_OK
@@ -187,13 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="convert an invoice to UBL, CII or Factur-X",
         description="Convert intake JSON, UBL, CII or a Factur-X PDF to another syntax, through the canonical invoice.  "
-        "Totals absent from intake JSON are computed.  Exit 0 written, 2 unusable input.",
+        "Totals absent from intake JSON are computed.  The result is checked with the official rules (XSD, EN 16931 or the "
+        "Factur-X profile, BR-FR) before it is written: one that fails them is not written, unless --allow-invalid.  "
+        "Exit 0 written, 1 the result fails validation (nothing written), 2 unusable input, 3 a rule set could not run.",
     )
     convert.add_argument("file", type=Path, metavar="FILE", help="intake JSON, UBL or CII XML, or Factur-X PDF")
     convert.add_argument("--to", required=True, choices=("ubl", "cii", "facturx"), help="target syntax")
     convert.add_argument("--profile", help="Factur-X profile for cii/facturx (default: the input's, else en16931)")
     convert.add_argument("--language", default="fr", help="language of the Factur-X readable page (default fr)")
     convert.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="file to write")
+    convert.add_argument("--no-french", action="store_true", help="check the result without the French BR-FR rules")
+    convert.add_argument("--allow-invalid", action="store_true", help="write the result even when it fails validation (with a warning)")
     convert.set_defaults(func=_convert)
     return parser
 

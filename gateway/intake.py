@@ -5,8 +5,9 @@ Factur-X document (`submit_document`).  Both give the canonical invoice, whose
 totals `complete()` fills in or checks, then the CII (chosen Factur-X profile),
 the UBL and the Factur-X PDF.  Every generated XML is validated with the official
 artefacts (a received document is validated as received); the findings make one
-report.  An invoice with a fatal finding is still stored, with its report and
-its documents, as "rejected": it is kept for inspection and never routed.
+report.  An invoice with a fatal finding is still stored, with its report, its
+input and its XML documents, as "rejected": it is kept for inspection, never
+routed, and gets no Factur-X PDF.
 
 The service knows nothing of HTTP: callers hand it a session (and commit it).
 """
@@ -211,7 +212,10 @@ def _merge(report: Report, other: Report) -> None:
 
 
 def _generate(processed: Processed, facturx: bool) -> None:
-    """Add the CII, UBL and Factur-X documents the input did not provide, validating each generated XML."""
+    """Add the CII, UBL and Factur-X documents the input did not provide, validating each generated XML.
+
+    No Factur-X is built for an invoice with a fatal finding: its PDF would claim a conformance level it
+    does not have (the API serves none of a rejected invoice's generated documents)."""
     invoice, docs, profile = processed.invoice, processed.documents, processed.profile
     if "cii" not in docs:
         docs["cii"] = (write_cii(invoice, profile=profile.name), XML_TYPE)
@@ -219,7 +223,7 @@ def _generate(processed: Processed, facturx: bool) -> None:
     if "ubl" not in docs and processed.whole:
         docs["ubl"] = (write_ubl(invoice), XML_TYPE)
         _validate_into(processed.report, docs["ubl"][0])
-    if facturx and "facturx" not in docs:
+    if facturx and "facturx" not in docs and processed.report.valid:
         docs["facturx"] = (build_facturx(invoice, docs["cii"][0], profile=profile.name, language="fr"), PDF_TYPE)
     docs["canonical"] = (to_json(invoice), JSON_TYPE)
 

@@ -40,6 +40,7 @@ DOCUMENT_FILES = {
     "ubl-peppol": "ubl-peppol.xml",
 }
 INPUT_EXTENSIONS = {"application/json": "json", "application/xml": "xml", "application/pdf": "pdf"}
+SERVED_WHEN_REJECTED = ("input", "canonical")  # what the ERP sent, and the gateway's reading of it
 
 
 # ---------------------------------------------------------------------------- request helpers
@@ -159,7 +160,9 @@ def invoice_summary(row: db.Invoice) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "links": {
             "self": url_for("api.get_invoice", invoice_id=row.id),
-            "documents": {doc.kind: url_for("api.get_document", invoice_id=row.id, kind=doc.kind) for doc in row.documents},
+            "documents": {
+                doc.kind: url_for("api.get_document", invoice_id=row.id, kind=doc.kind) for doc in row.documents if not withheld(row, doc.kind)
+            },
         },
     }
 
@@ -258,10 +261,35 @@ def document_response(row: db.Invoice, kind: str, *, inline: bool = False) -> Re
     return Response(database().blobs.get(document.sha256), mimetype=document.content_type, headers=headers)
 
 
+def withheld(row: db.Invoice, kind: str) -> bool:
+    """Whether a document is held back: those the gateway generated for an invoice it rejected.
+
+    A CII, UBL or Factur-X of a rejected invoice looks exactly like a conforming one (the PDF even claims
+    its Factur-X conformance level): handed on, it would pass for a valid invoice.  What the ERP sent and
+    the canonical reading of it stay available, to find what to correct.
+    """
+    return row.direction == "outgoing" and row.state == db.STATE_REJECTED and kind not in SERVED_WHEN_REJECTED
+
+
+def rejected_error(row: db.Invoice, kind: str) -> ApiError:
+    """The 409 for a withheld document, listing the fatal findings that rejected the invoice."""
+    fatal = [f for f in (row.report or {}).get("findings", []) if f.get("severity") == "fatal"]
+    details = [(f.get("location") or "/", f"{f.get('rule_id')}: {f.get('message')}") for f in fatal]
+    return ApiError(
+        409,
+        "invoice_rejected",
+        f"Invoice {row.id} was rejected ({len(fatal)} fatal finding(s)): its {kind} document is not served, so that it cannot pass "
+        "for a conforming one. Correct the invoice and submit it again; what was sent stays at documents/input.",
+        details,
+    )
+
+
 @bp.get("/invoices/<invoice_id>/documents/<kind>")
 def get_document(invoice_id: str, kind: str) -> Response:
-    """The exact stored bytes of one document of the invoice."""
+    """The exact stored bytes of one document of the invoice (409 for the generated documents of a rejected invoice)."""
     row = own_invoice(invoice_id)
+    if kind in DOCUMENT_FILES and withheld(row, kind):
+        raise rejected_error(row, kind)
     response = document_response(row, kind) if kind in DOCUMENT_FILES else None
     if response is None:
         raise ApiError(404, "not_found", f"Invoice {invoice_id} has no {kind} document.")

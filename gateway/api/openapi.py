@@ -273,7 +273,7 @@ def _paths() -> dict[str, Any]:
                 "description": "The invoice is decoded, its totals computed or checked (BR-CO-10…17), its CII (chosen profile), UBL and Factur-X "
                 "generated and each validated (XSD, EN 16931, Factur-X profile, BR-FR); a received document is validated as received.  "
                 'Answer 201 in both outcomes: `status` "200" (Déposée) when no fatal finding, or `status` "rejected" with the report saying '
-                "why; a rejected invoice is stored with its documents for inspection and never routed.  A duplicate of an accepted invoice "
+                "why; a rejected invoice is stored for inspection and never routed, and its generated documents are not served (409).  A duplicate of an accepted invoice "
                 "(same seller SIREN, number and year of issue) is a 409 naming the existing one.",
                 "parameters": [PROFILE_PARAM, IDEMPOTENCY_PARAM],
                 "requestBody": _document_body("InvoiceIntake"),
@@ -322,6 +322,11 @@ def _paths() -> dict[str, Any]:
                         "content": {"application/xml": {"schema": STRING}, "application/pdf": {"schema": BINARY}, "application/json": {"schema": {}}},
                     },
                     **_errors(401, 404),
+                    "409": {
+                        **_errors(409)["409"],
+                        "description": "The invoice was rejected: the documents the gateway generated for it (all but input and canonical) "
+                        "are not served, so that none passes for a conforming one; the error lists the fatal findings (invoice_rejected)",
+                    },
                 },
             }
         },

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from gateway.api.context import EXTENSION, archive, database, db_session
-from gateway.api.invoices import DOCUMENT_FILES, document_response
+from gateway.api.invoices import DOCUMENT_FILES, document_response, withheld
 from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import ArchiveError
 from gateway.jobs import outbox
@@ -360,7 +360,7 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None, fo
         row=row,
         invoice=_canonical(row),
         findings=_findings(row.report),
-        documents=[documents[kind] for kind in DOCUMENT_KINDS if kind in documents],
+        documents=[documents[kind] for kind in DOCUMENT_KINDS if kind in documents and not withheld(row, kind)],
         entries=archive_entries(db_session(), row.tenant_id, row.id),
         checkpoint=checkpoint,
         timeline=service.timeline(db_session(), row),
@@ -419,6 +419,8 @@ def verify(invoice_id: str) -> tuple[str, int]:
 def document(invoice_id: str, kind: str) -> Response:
     """The exact stored bytes; `?inline=1` shows a PDF in the page instead of downloading it."""
     row = own_invoice(invoice_id)
+    if withheld(row, kind):  # a rejected invoice's generated documents would pass for conforming ones (as in the API)
+        abort(409)
     response = document_response(row, kind, inline=bool(request.args.get("inline"))) if kind in DOCUMENT_FILES else None
     if response is None:
         abort(404)

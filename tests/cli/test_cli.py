@@ -111,6 +111,44 @@ def test_convert_from_documents(run, converted, tmp_path):
     assert b"14947.54" in ubl.read_bytes()
 
 
+def _example_file(tmp_path: Path, name: str, **changes: object) -> Path:
+    data = json.loads((EXAMPLES / "invoice-fr-b2b.json").read_text())
+    data.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    return path
+
+
+@pytest.mark.parametrize("target", ["ubl", "cii", "facturx"])
+def test_convert_writes_nothing_and_exits_1_when_the_result_fails_validation(run, tmp_path, target):
+    wrong = _example_file(tmp_path, "wrong-total.json", totals={"tax_inclusive_amount": "15000.00"})
+    out = tmp_path / f"out.{target}"
+    code, _, err = run("convert", wrong, "--to", target, "-o", out)
+    assert code == 1 and not out.exists(), err
+    assert "BR-CO-15" in err and "nothing written" in err and "--allow-invalid" in err
+
+
+def test_convert_allow_invalid_writes_with_a_warning(run, tmp_path):
+    wrong = _example_file(tmp_path, "wrong-total.json", totals={"tax_inclusive_amount": "15000.00"})
+    out = tmp_path / "out.xml"
+    code, _, err = run("convert", wrong, "--to", "cii", "--allow-invalid", "-o", out)
+    assert code == 0 and b"<rsm:CrossIndustryInvoice" in out.read_bytes()
+    assert "warning: the cii result fails validation" in err
+
+
+def test_convert_no_french_checks_without_the_br_fr_rules(run, tmp_path):
+    example = json.loads((EXAMPLES / "invoice-fr-b2b.json").read_text())
+    without_mentions = _example_file(tmp_path, "no-notes.json", notes=[n for n in example["notes"] if n.get("subject_code") != "PMT"])
+    code, _, err = run("convert", without_mentions, "--to", "cii", "-o", tmp_path / "fr.xml")
+    assert code == 1 and "BR-FR-05" in err
+    assert run("convert", without_mentions, "--to", "cii", "--no-french", "-o", tmp_path / "en.xml")[0] == 0
+
+
+def test_convert_help_says_what_a_failing_result_does(run):
+    code, out, _ = run("convert", "--help")
+    assert code == 0 and "--allow-invalid" in out and "nothing written" in out
+
+
 def test_validate_valid_json_in_a_subprocess(env):
     result = gateway(env, "validate", EXAMPLES / "invoice-fr-b2b.json")
     assert result.returncode == 0, result.stdout + result.stderr
