@@ -8,7 +8,8 @@
 #   signing.key signing.pem  the signing key (PKCS#8 PEM, unencrypted) and its certificate
 #   chain.pem                signing certificate then CA certificate
 #   signing.p12              the key, certificate and CA in PKCS#12, protected by the password in $VAR
-#                            (default variable GATEWAY_SIGNING_PASSWORD; default password "test")
+#                            (default variable GATEWAY_SIGNING_SECRET, the one [signing] secret_env names by
+#                            default; default password "test")
 # RSA 2048 by default, EC P-256 with --ec.  Nothing here is qualified: use it for tests and demos only.
 # The keys are secrets: never commit them (certs/.gitignore keeps them out).
 set -eu
@@ -19,7 +20,7 @@ out=$1; shift
 algorithm="-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
 days=825
 name="Test Seller SAS"
-password_env=GATEWAY_SIGNING_PASSWORD
+password_env=GATEWAY_SIGNING_SECRET
 while [ $# -gt 0 ]; do
     case $1 in
         --ec) algorithm="-algorithm EC -pkeyopt ec_paramgen_curve:P-256"; shift ;;

@@ -1,8 +1,8 @@
-"""The `gateway` command: serve, migrate, manage tenants and keys, validate and convert documents.
+"""The `gateway` command's parser, and its own commands: serve, db, tenants, keys, validate, convert.
 
-Configuration comes from config/*.toml and GATEWAY_* variables (see config/gateway.toml).
-Exit codes: 0 done (validate: valid), 1 invalid (validate; convert: nothing written), 2 unusable input or usage error,
-3 an official validation artefact could not run (nothing is ever reported valid then).
+Each area adds its commands with its `add_commands` (archive, worker and deliveries, users, sign, inbound, blobs).
+What `--help` shows is written for the people who run the gateway (DESCRIPTION, EPILOG, each command's
+description), never taken from these docstrings; tests/cli checks it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,25 @@ from gateway.store.cli import add_commands as add_blobs_commands
 from gateway.validation.report import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_ARTEFACT = 0, 1, 2, 3
+LANGUAGES = ("fr", "en")  # of the Factur-X readable page (gateway.formats.render.LABELS)
+DESCRIPTION = """\
+Run the PDP gateway and manage it.  The gateway takes invoices from your ERP, writes them in the French
+e-invoicing reform's formats (Factur-X, UBL, CII), checks them with the official rules, delivers them and
+keeps every document in a tamper-evident archive.
+
+Settings come from config/*.toml and GATEWAY_* environment variables (config/gateway.toml lists them all)."""
+EPILOG = """\
+exit codes: 0 done (validate: the document is valid), 1 the document is invalid (validate; convert: nothing is
+written), 2 unusable input or wrong usage, 3 an official rule set could not run (nothing is reported valid then).
+
+"gateway COMMAND --help" shows the options of a command."""
+
+
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import version as installed
+
+    return installed("pdp-gateway")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -57,6 +76,41 @@ def _tenants_create(args: argparse.Namespace) -> int:
     with database.session() as session:
         tenant = create_tenant(session, args.name)
         print(f"tenant {tenant.name!r} created (id {tenant.id})")
+    return EXIT_OK
+
+
+def _tenants_list(_args: argparse.Namespace) -> int:
+    from gateway.store.session import Database
+    from gateway.store.tenants import api_keys, tenants
+
+    database = Database(load_config())
+    with database.session() as session:
+        for tenant in tenants(session):
+            active = sum(1 for key in api_keys(session, tenant) if key.revoked_at is None)
+            print(f"{tenant.name}\tid {tenant.id}\tcreated {tenant.created_at.isoformat(timespec='seconds')}\t{active} active key(s)")
+    return EXIT_OK
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from gateway.store.session import Database
+    from gateway.store.tenants import api_keys, get_tenant
+
+    database = Database(load_config())
+    with database.session() as session:
+        for key in api_keys(session, get_tenant(session, args.tenant)):
+            revoked = f"revoked {key.revoked_at.isoformat(timespec='seconds')}" if key.revoked_at else "active"
+            print(f"{key.prefix}…\tcreated {key.created_at.isoformat(timespec='seconds')}\t{revoked}")
+    return EXIT_OK
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from gateway.store.session import Database
+    from gateway.store.tenants import get_tenant, revoke_by_prefix
+
+    database = Database(load_config())
+    with database.session() as session:
+        key = revoke_by_prefix(session, get_tenant(session, args.tenant), args.prefix.rstrip("…"))
+        print(f"key {key.prefix}… of tenant {args.tenant!r} revoked {key.revoked_at.isoformat(timespec='seconds')}: the API refuses it (401)")
     return EXIT_OK
 
 
@@ -146,7 +200,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="gateway", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"gateway {version()}", help="print the gateway's version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
@@ -175,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     create_tenant = tenant_commands.add_parser("create", help="create a tenant", description="Create a tenant with a unique name.")
     create_tenant.add_argument("name", metavar="NAME", help="the tenant's unique name")
     create_tenant.set_defaults(func=_tenants_create)
+    tenant_commands.add_parser(
+        "list", help="list the tenants", description="List the tenants: name, id, creation time and number of active API keys."
+    ).set_defaults(func=_tenants_list)
 
     keys = commands.add_parser("keys", help="manage API keys", description="Manage the tenants' API keys.")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -183,6 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_key.add_argument("--tenant", required=True, metavar="NAME", help="the tenant's name")
     create_key.set_defaults(func=_keys_create)
+    list_keys = key_commands.add_parser(
+        "list",
+        help="list a tenant's API keys",
+        description="List a tenant's API keys by their prefix, with when each was created and revoked.  The keys themselves are never "
+        "shown again (the gateway does not have them).",
+    )
+    list_keys.add_argument("--tenant", required=True, metavar="NAME", help="the tenant's name")
+    list_keys.set_defaults(func=_keys_list)
+    revoke_key = key_commands.add_parser(
+        "revoke",
+        help="revoke an API key",
+        description='Revoke one of a tenant\'s API keys, named by the prefix "keys list" shows: from then on the API answers 401 to it.',
+    )
+    revoke_key.add_argument("--tenant", required=True, metavar="NAME", help="the tenant's name")
+    revoke_key.add_argument("prefix", metavar="PREFIX", help="the key's prefix, e.g. gw_1a2b3c4d")
+    revoke_key.set_defaults(func=_keys_revoke)
 
     validate = commands.add_parser(
         "validate",
@@ -207,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("file", type=Path, metavar="FILE", help="intake JSON, UBL or CII XML, or Factur-X PDF")
     convert.add_argument("--to", required=True, choices=("ubl", "cii", "facturx"), help="target syntax")
     convert.add_argument("--profile", help="Factur-X profile for cii/facturx (default: the input's, else en16931)")
-    convert.add_argument("--language", default="fr", help="language of the Factur-X readable page (default fr)")
+    convert.add_argument("--language", default="fr", choices=LANGUAGES, help="language of the Factur-X readable page (default fr)")
     convert.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="file to write")
     convert.add_argument("--no-french", action="store_true", help="check the result without the French BR-FR rules")
     convert.add_argument("--allow-invalid", action="store_true", help="write the result even when it fails validation (with a warning)")

@@ -151,7 +151,7 @@ def add_commands(subparsers: Any) -> None:
         "worker",
         help="run the delivery workers and the scheduler",
         description="Deliver the outbox: delivery threads (default [delivery] workers) and the scheduler (retries, status polling, "
-        "archive checkpoints), until SIGTERM or Ctrl-C.  Run `gateway db upgrade` first.",
+        'archive checkpoints, the sandbox\'s statuses), until SIGTERM or Ctrl-C.  Run "gateway db upgrade" first.',
     )
     worker.add_argument("--threads", type=int, help="delivery threads (default: [delivery] workers)")
     worker.add_argument("--no-scheduler", action="store_true", help="delivery threads only (another process runs the scheduler)")

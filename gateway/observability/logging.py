@@ -18,8 +18,9 @@ from gateway.config import Config
 from gateway.observability import context
 
 FIELDS = ("request_id", "tenant", "invoice_id", "delivery_id")
-# Libraries chatty at INFO (font subsetting, factur-x embedding, the server's own notices) speak only of problems.
-NOISY = ("fontTools", "factur-x", "facturx")
+# Libraries chatty at INFO (font subsetting, factur-x embedding, the server's own notices, the scheduler's every run) speak
+# only of problems.
+NOISY = ("fontTools", "factur-x", "facturx", "apscheduler")
 
 
 def _context(record: logging.LogRecord) -> dict[str, str]:

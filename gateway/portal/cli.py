@@ -66,7 +66,13 @@ def _list(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `users create|list` to the gateway's command parser."""
-    users = subparsers.add_parser("users", help="manage portal accounts", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    users = subparsers.add_parser(
+        "users",
+        help="manage portal accounts",
+        description="Create and list the accounts people sign in to the portal with.  The password is asked twice on a terminal, or "
+        "read from the first line of standard input (printf '%s\\n' \"$PASSWORD\" | gateway users create …); it never appears in the "
+        "arguments.  Exit 0 done, 2 the account could not be created.",
+    )
     actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
 
     create = actions.add_parser(

@@ -115,7 +115,12 @@ def _run(func):
 def add_commands(subparsers) -> None:
     """Add `sign verify` and `sign document` to the gateway's sub-command parsers."""
     sign = subparsers.add_parser(
-        "sign", help="sign documents, verify signed documents", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        "sign",
+        help="sign documents, verify signed documents",
+        description='Verify the signatures of a document, or sign one (XAdES for XML, PAdES for PDF).  Without a key option, "sign '
+        'document" uses the [signing] configuration; "verify" trusts the configured roots and those given with --roots.  Passwords '
+        "and PINs are read from the environment variable --secret-env names (default GATEWAY_SIGNING_SECRET), never from the command "
+        "line.  Exit 0 done (verify: signed and intact), 1 verify: unsigned or not intact, 2 unusable input or key.",
     )
     commands = sign.add_subparsers(dest="sign_command", required=True, metavar="ACTION")
 

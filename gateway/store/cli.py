@@ -76,8 +76,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     sweep = actions.add_parser(
         "sweep",
         help="list (or --delete) the stored files no database row names",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="List the stored document files that no database row names (left by transactions that rolled back) and the "
+        "temporary files of interrupted writes, older than the grace period; --delete removes them.  Listing is the default: "
+        "deleting cannot be undone, so run it once, look, then add --delete.  Archived documents are never touched, and it is "
+        "safe while the gateway runs.  Exit 0 done, 2 refused (no old file is named by the database at all: the database and the "
+        "data folder do not seem to belong together, and nothing is deleted).",
     )
     sweep.add_argument(
         "--older-than",

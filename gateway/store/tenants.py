@@ -55,6 +55,29 @@ def create_api_key(session: Session, tenant: Tenant) -> str:
     return key
 
 
+def tenants(session: Session) -> list[Tenant]:
+    """Every tenant, by name."""
+    return list(session.scalars(select(Tenant).order_by(Tenant.name)))
+
+
+def api_keys(session: Session, tenant: Tenant) -> list[ApiKey]:
+    """The tenant's keys (active and revoked), oldest first: their prefixes, never the keys themselves."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant.id).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_by_prefix(session: Session, tenant: Tenant, prefix: str) -> ApiKey:
+    """Revoke the tenant's key whose prefix (as `api_keys` shows it) is `prefix`; TenantError when none or several match."""
+    matching = [key for key in api_keys(session, tenant) if key.prefix == prefix.strip()]
+    if len(matching) != 1:
+        known = ", ".join(key.prefix for key in api_keys(session, tenant)) or "none"
+        problem = "No key" if not matching else f"{len(matching)} keys"
+        raise TenantError(f"{problem} of tenant {tenant.name!r} with the prefix {prefix!r} (its keys: {known}).")
+    if matching[0].revoked_at is None:
+        matching[0].revoked_at = utcnow()
+        session.flush()
+    return matching[0]
+
+
 def revoke_api_key(session: Session, key: str) -> None:
     for api_key in session.scalars(select(ApiKey).where(ApiKey.key_sha256 == key_sha256(key))):
         api_key.revoked_at = utcnow()

@@ -54,7 +54,7 @@ class Pki:
 
 
 def make_pki(folder: Path, *options: str) -> Pki:
-    env = {**os.environ, "GATEWAY_SIGNING_PASSWORD": PASSWORD}
+    env = {**os.environ, "GATEWAY_SIGNING_SECRET": PASSWORD}  # the variable the script reads by default
     subprocess.run(["sh", str(SCRIPT), str(folder), *options], check=True, env=env, capture_output=True)
     return Pki(folder)
 
