@@ -34,6 +34,7 @@ from gateway.formats.cii import read_cii, write_cii
 from gateway.formats.documents import Document, read_document
 from gateway.formats.facturx import build_facturx
 from gateway.formats.profiles import Profile, get_profile
+from gateway.formats.typefaces import describe, undrawable
 from gateway.formats.ubl import read_ubl, write_ubl
 from gateway.jobs import outbox
 from gateway.model.invoice import Invoice, Party
@@ -179,6 +180,17 @@ def check_values(invoice: Invoice) -> None:
         raise InvalidInvoice(f"The invoice holds values the gateway cannot process ({len(details)} problem(s)).", details)
 
 
+def check_drawable(invoice: Invoice) -> None:
+    """Refuse text the readable page has no font for, naming each field: a PDF must never silently lack a character."""
+    details = [
+        Detail(pointer, f"has characters no font of the PDF can show: {describe(missing)}")
+        for pointer, value in _walk(invoice)
+        if isinstance(value, str) and (missing := undrawable(value))
+    ]
+    if details:
+        raise InvalidInvoice(f"The invoice holds characters its Factur-X PDF cannot show ({len(details)} field(s)).", details)
+
+
 def resolve_profile(name: Any) -> Profile:
     """A profile from a user-given name (or a `Profile`); an unknown name is an input error."""
     if isinstance(name, Profile):
@@ -224,6 +236,7 @@ def _generate(processed: Processed, facturx: bool) -> None:
         docs["ubl"] = (write_ubl(invoice), XML_TYPE)
         _validate_into(processed.report, docs["ubl"][0])
     if facturx and "facturx" not in docs and processed.report.valid:
+        check_drawable(invoice)
         docs["facturx"] = (build_facturx(invoice, docs["cii"][0], profile=profile.name, language="fr"), PDF_TYPE)
     docs["canonical"] = (to_json(invoice), JSON_TYPE)
 

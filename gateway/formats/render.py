@@ -4,13 +4,15 @@ This is the human half of a Factur-X (`formats.facturx` embeds the CII, the mach
 half).  In France a tax auditor asks for the readable view, so it shows every
 mandatory mention (art. 242 nonies A ann. II CGI) the canonical invoice carries.
 
-PDF/A-3 asks for embedded fonts (DejaVu Sans ships in `fonts/`, subset-embedded by
-fpdf2), an sRGB OutputIntent (fpdf2 adds its built-in sRGB2014 profile when PDF/A
+PDF/A-3 asks for embedded fonts (DejaVu Sans and a fallback chain for the scripts it lacks ship in
+`fonts/`, see `formats.typefaces`; fpdf2 subset-embeds them), an sRGB OutputIntent (fpdf2 adds its built-in sRGB2014 profile when PDF/A
 compliance is enforced), opaque colours only, a file ID and pdfaid XMP.
 
 Text is wrapped and placed by this module with `FPDF.text()` rather than
 `multi_cell()`: fpdf2's line breaker costs ~2 ms a call, which made a 5,000-line
-invoice take half a minute.
+invoice take half a minute.  Text that DejaVu Sans draws as it is (nearly all) takes that path; text
+with characters from the fallback fonts, or in a script that needs shaping (Arabic, Hebrew …), is
+measured and drawn by fpdf2 with its fallback fonts and HarfBuzz shaping, line by line.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 
 from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.enums import TextEmphasis
+from fpdf.fonts import SubsetMap
 
+from gateway.formats.typefaces import FALLBACKS, FONT_DIR, PRIMARY, check_drawable, fallback_face, parsed_font, plain_chars
 from gateway.model.invoice import (
     Address,
     AllowanceCharge,
@@ -43,8 +46,7 @@ from gateway.model.invoice import (
     VatBreakdown,
 )
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-FAMILY = "DejaVu"
+FAMILY = PRIMARY.family
 
 Colour = tuple[int, int, int]
 INK: Colour = (33, 37, 41)
@@ -526,14 +528,6 @@ PAIR_GAP = 0.4  # between rows of label-beside-value items
 LABEL_SHARE = 0.64  # of the totals box width
 
 
-@cache
-def _parsed_font(path: Path) -> TTFFont:
-    """The font file parsed once per process (cmap, widths, glyph ids, descriptor), for `add_parsed_font` to copy."""
-    font = TTFFont(FPDF(), path, "template", "")
-    font.ttfont = None  # each document opens its own: output subsets it in place
-    return font
-
-
 class InvoiceDocument(FPDF):
     """An fpdf2 document that knows its invoice and language, and lays out runs, blocks, tables and page furniture."""
 
@@ -544,8 +538,11 @@ class InvoiceDocument(FPDF):
         self.invoice = invoice
         self.language = language
         self.labels = LABELS[language]
-        self.add_parsed_font("", FONT_DIR / "DejaVuSans.ttf")
-        self.add_parsed_font("B", FONT_DIR / "DejaVuSans-Bold.ttf")
+        for style, file in PRIMARY.files:
+            self.add_parsed_font(PRIMARY.family, style, file)
+        self._fallbacks: list[str] = []  # families of the chain this document uses so far, in chain order
+        self.set_text_shaping(True)
+        self._shaping, self.text_shaping = self.text_shaping, None  # on only around text that needs it (fpdf2 shapes slowly)
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN + FOOTER_HEIGHT)
         self.c_margin = PADX
@@ -555,23 +552,58 @@ class InvoiceDocument(FPDF):
         self._style: tuple[bool, float, Colour] | None = None
         self._table: tuple[float, Sequence[Column]] | None = None  # the open table, whose header repeats on new pages
 
-    def add_parsed_font(self, style: str, path: Path) -> None:
+    def add_parsed_font(self, family: str, style: str, file: str) -> None:
         """`add_font`, without parsing the font file again for each document (it was ~40 % of a Factur-X build).
 
         The metrics parsed once per process are shared read-only; what a document changes is its own: the
         fontTools font that output subsets in place (opened lazily from the file), the glyph subset, the
         character widths (a defaultdict that grows on lookups) and the font descriptor (named at output).
         """
-        font = copy.copy(_parsed_font(path))
+        font = copy.copy(parsed_font(file))
         font.i = len(self.fonts) + 1
-        font.fontkey = f"{FAMILY.lower()}{style}"
-        font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+        font.fontkey = f"{family.lower()}{style}"
+        font.emphasis = TextEmphasis.coerce(style)
+        font.ttfont = ttLib.TTFont(FONT_DIR / file, recalcTimestamp=False, lazy=True)
         font.cw = copy.copy(font.cw)
         font.desc = copy.copy(font.desc)
         font.missing_glyphs = []
         font.biggest_size_pt = 0
         font.subset = SubsetMap(font)
         self.fonts[font.fontkey] = font
+
+    # ---- fonts for text DejaVu Sans does not draw as it is
+
+    @staticmethod
+    def is_plain(text: str, bold: bool) -> bool:
+        """Whether the primary face draws `text` as it is (no fallback font, no shaping)."""
+        return plain_chars("B" if bold else "").issuperset(text)
+
+    @contextmanager
+    def fallback(self, text: str, drawing: bool = False) -> Iterator[None]:
+        """fpdf2's fallback fonts and shaping, on for `text`; a character no font has is refused, never dropped."""
+        check_drawable(text)
+        for char in dict.fromkeys(text):
+            face = fallback_face(char)
+            if face is not None and face.family not in self._fallbacks:
+                if face.family.lower() not in self.fonts:
+                    for style, file in face.files:
+                        self.add_parsed_font(face.family, style, file)
+                self._fallbacks = [f.family for f in FALLBACKS if f.family in (*self._fallbacks, face.family)]
+        self.set_fallback_fonts(self._fallbacks, exact_match=False)
+        self.text_shaping, auto_page_break = self._shaping, self.auto_page_break
+        self.auto_page_break = False  # the layout breaks pages itself, before it draws
+        try:
+            yield
+        finally:
+            self.text_shaping, self.auto_page_break = None, auto_page_break
+            self.set_fallback_fonts([])
+            if drawing:  # fpdf2 leaves the last fallback font selected in the content stream without saying so
+                self.current_font_is_set_on_page = False
+
+    def measure(self, text: str, run: Run) -> float:
+        """String width in mm in the run's style, through the fallback fonts when needed."""
+        self.use(run)
+        return self.get_string_width(text) if self.is_plain(text, run.bold) else self._shaped_width(text)
 
     # ---- text: measure, wrap, draw
 
@@ -588,8 +620,7 @@ class InvoiceDocument(FPDF):
         key = (text, run.bold, run.size)
         width = self._widths.get(key)
         if width is None:
-            self.use(run)
-            width = self._widths[key] = self.get_string_width(text)
+            width = self._widths[key] = self.measure(text, run)
         return width
 
     def wrap(self, run: Run, width: float) -> list[Line]:
@@ -619,9 +650,8 @@ class InvoiceDocument(FPDF):
 
     def _longest_prefix(self, word: str, run: Run, available: float) -> int:
         """How many leading characters of `word` fit in `available` (at least one)."""
-        self.use(run)
         cut = 1
-        while cut < len(word) and self.get_string_width(word[: cut + 1]) <= available:
+        while cut < len(word) and self.measure(word[: cut + 1], run) <= available:
             cut += 1
         return cut
 
@@ -638,13 +668,24 @@ class InvoiceDocument(FPDF):
         run, text, text_width = line
         self.use(run)
         available = width - 2 * PADX
+        plain = self.is_plain(text, run.bold)
         if text_width > available:
             self.set_font_size(run.size * available / text_width)
             self._style = None
-            text_width = self.get_string_width(text)
+            text_width = self.get_string_width(text) if plain else self._shaped_width(text)
         height = line_height(run.size)
         left = x + width - PADX - text_width if align == "R" else x + PADX
-        self.text(left, top + 0.5 * height + 0.3 * self.font_size, text)
+        if plain:
+            self.text(left, top + 0.5 * height + 0.3 * self.font_size, text)
+            return
+        with self.fallback(text, drawing=True):  # cell() draws the same baseline: 0.5 h + 0.3 font size
+            self.set_xy(left - self.c_margin, top)
+            self.cell(text_width + 2 * self.c_margin, height, text)
+
+    def _shaped_width(self, text: str) -> float:
+        """Width in the current font and size, with fallback fonts and shaping."""
+        with self.fallback(text):
+            return self.get_string_width(text)
 
     @staticmethod
     def lines_height(lines: Sequence[Line]) -> float:
