@@ -273,8 +273,8 @@ def _paths() -> dict[str, Any]:
                 "description": "The invoice is decoded, its totals computed or checked (BR-CO-10…17), its CII (chosen profile), UBL and Factur-X "
                 "generated and each validated (XSD, EN 16931, Factur-X profile, BR-FR); a received document is validated as received.  "
                 'Answer 201 in both outcomes: `status` "200" (Déposée) when no fatal finding, or `status` "rejected" with the report saying '
-                "why; a rejected invoice is stored for inspection and never routed, and its generated documents are not served (409).  A duplicate of an accepted invoice "
-                "(same seller SIREN, number and year of issue) is a 409 naming the existing one.",
+                "why; a rejected invoice is stored for inspection and never routed, and its generated documents are not served (409).  "
+                "A duplicate of an accepted invoice (same seller SIREN, number and year of issue) is a 409 naming the existing one.",
                 "parameters": [PROFILE_PARAM, IDEMPOTENCY_PARAM],
                 "requestBody": _document_body("InvoiceIntake"),
                 "responses": {

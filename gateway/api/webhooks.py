@@ -189,8 +189,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "400": {"description": "Not a JSON object", "content": _ERROR},
                 "401": _UNAUTHORIZED,
                 "415": {"description": "Not application/json", "content": _ERROR},
-                "422": {"description": "Bad events, or a URL refused: not https, with credentials, not resolving, or reaching a non-public address",
-                        "content": _ERROR},
+                "422": {
+                    "description": "Bad events, or a URL refused: not https, with credentials, not resolving, or reaching a non-public address",
+                    "content": _ERROR,
+                },
             },
         },
         "get": {

@@ -82,7 +82,7 @@ def add_commands(subparsers: Any) -> None:
         help="receive partners' invoices by e-mail (SMTP listener, IMAP poller)",
         description="Partners' invoices by e-mail, for the mailboxes of [reception.mailboxes] (config/gateway.toml).  Each message is "
         "stored in one transaction before it is acknowledged: its Factur-X, UBL or CII attachments are received (202, or 213 with "
-        "reasons such as DOUBLON), a delivery status report fails the delivery it is about.  Run \"gateway db upgrade\" first.",
+        'reasons such as DOUBLON), a delivery status report fails the delivery it is about.  Run "gateway db upgrade" first.',
     )
     commands = inbound.add_subparsers(dest="inbound_command", required=True, metavar="ACTION")
     smtp = commands.add_parser(

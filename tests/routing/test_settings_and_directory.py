@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from connectors.sandbox import SandboxSettings
 from gateway.cli import main
 from gateway.config import ConfigError
 from gateway.jobs.settings import DeliverySettings
@@ -34,7 +35,10 @@ def test_the_shipped_file_and_its_commented_examples_are_valid(monkeypatch):
     for name in re.findall(r'_env = "([A-Z_]+)"', text):
         monkeypatch.setenv(name, f"value-of-{name}")
     settings = DeliverySettings.from_section(examples["delivery"])
-    assert settings.configured("atelier-dupont") == {"email", "chorus_pro", "peppol"}
+    assert settings.configured("atelier-dupont") == {"email", "chorus_pro", "peppol", "sandbox"}
+    assert SandboxSettings.from_mapping({**settings.connector_config("atelier-dupont", "sandbox"), "folder": "x", "tenant": "t"}) == SandboxSettings(
+        Path("x"), "t"
+    )  # the commented values are the defaults
     email = settings.connector_config("atelier-dupont", "email")
     assert (email["sender"], email["password"]) == ("factures@atelier-dupont.example", "value-of-GATEWAY_SMTP_PASSWORD")
 

@@ -311,9 +311,10 @@ def test_invoice_number_never_escapes_the_download_file_name(api):
     data["number"] = '../../etc/passwd";\x7f evil="1'
     created = api.post("/api/v1/invoices", json=data)
     assert created.status_code == 201, created.get_json()
-    response = api.get(created.get_json()["links"]["documents"]["cii"])
+    # Such a number breaks BR-FR rules, so the invoice is rejected: its input is what stays downloadable.
+    response = api.get(created.get_json()["links"]["documents"]["input"])
     disposition = response.headers["Content-Disposition"]
-    assert disposition == 'attachment; filename=".._.._etc_passwd_evil_1-cii.xml"', disposition
+    assert disposition == 'attachment; filename=".._.._etc_passwd_evil_1-input.json"', disposition
 
 
 # ---------------------------------------------------------------------------- SQL injection
