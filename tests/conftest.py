@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -70,6 +71,17 @@ def gateway_config(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     config = Config(data_dir=data_dir, database_url=url, config_dir=data_dir / "no-config", sections={"webhooks": LOOPBACK_WEBHOOKS})
     upgrade(config)
     return config
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A command run in-process (`gateway.cli.main`) points the root logger at the test's captured stderr, closed once the
+    test ends: later tests' log lines then fail with "I/O operation on closed file".  Each test leaves the root logger as it found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
