@@ -58,6 +58,12 @@ def direction_name(direction: str) -> str:
     return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}.get(direction, direction)
 
 
+def channel_name(channel: str | None) -> str:
+    """A delivery channel (a connector's name) in the reader's language."""
+    names = {"chorus_pro": _("Chorus Pro"), "peppol": _("Peppol"), "email": _("E-mail"), "sandbox": _("Sandbox")}
+    return names.get(channel or "", channel or _("Not routed yet"))
+
+
 def source_name(source: str) -> str:
     """Where a status came from (StatusEvent.source) in the reader's language."""
     names = {

@@ -16,13 +16,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal_column, or_, select, true, type_coerce
+from sqlalchemy import Float, Integer, Select, String, and_, cast, exists, func, literal_column, or_, select, true, type_coerce
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.types import TypeDecorator
 
 from gateway.intake import xml_safe
 from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.routing.models import DirectoryEntry
+from gateway.routing.router import CHORUS_PRO, EMAIL_CHANNEL, PEPPOL, SANDBOX
 from gateway.store import models as db
 
 PER_PAGE = 25
@@ -38,6 +39,7 @@ SORTS = {
     "amount": None,  # dialect-dependent, see _amount
 }
 DIRECTIONS = ("outgoing", "incoming")
+CHANNELS = (CHORUS_PRO, PEPPOL, EMAIL_CHANNEL, SANDBOX)  # what routing can choose for an outgoing invoice
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "12m": 365}
 DEFAULT_PERIOD = "30d"
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the days a dashboard period may cover
@@ -254,6 +256,7 @@ class InvoiceFilter:
     q: str = ""
     status: str = ""
     direction: str = ""
+    channel: str = ""  # one of CHANNELS: the invoice has a delivery through it
     issued_from: date | None = None
     issued_to: date | None = None
     amount_min: Decimal | None = None
@@ -270,6 +273,7 @@ class InvoiceFilter:
             "q": current.q,
             "status": current.status,
             "direction": current.direction,
+            "channel": current.channel,
             "from": current.issued_from.isoformat() if current.issued_from else "",
             "to": current.issued_to.isoformat() if current.issued_to else "",
             "min": str(current.amount_min) if current.amount_min is not None else "",
@@ -283,7 +287,7 @@ class InvoiceFilter:
     @property
     def active(self) -> bool:
         return (
-            bool(self.q or self.status or self.direction or self.issued_from or self.issued_to)
+            bool(self.q or self.status or self.direction or self.channel or self.issued_from or self.issued_to)
             or self.amount_min is not None
             or self.amount_max is not None
         )
@@ -324,6 +328,7 @@ def parse_filter(args: Mapping[str, str]) -> InvoiceFilter:
         q=text("q"),
         status=text("status", 16),
         direction=checked("direction", one_of(DIRECTIONS)) or "",
+        channel=checked("channel", one_of(CHANNELS)) or "",
         issued_from=checked("from", parse_date),
         issued_to=checked("to", parse_date),
         amount_min=checked("min", parse_decimal),
@@ -355,6 +360,8 @@ def _filtered(session: Session, tenant_id: int, flt: InvoiceFilter) -> Select[An
         conditions.append(db.Invoice.status == flt.status)
     if flt.direction:
         conditions.append(db.Invoice.direction == flt.direction)
+    if flt.channel:
+        conditions.append(exists().where(Delivery.invoice_id == db.Invoice.id, Delivery.channel == flt.channel))
     if flt.issued_from:
         conditions.append(db.Invoice.issue_date >= flt.issued_from)
     if flt.issued_to:

@@ -55,7 +55,17 @@ from gateway.portal.auth import (
 )
 from gateway.portal.buyer import BuyerForm, read_buyer_form
 from gateway.portal.charts import bar_chart
-from gateway.portal.labels import delivery_label, direction_name, party_role, role_name, routing_step, source_name, status_label, webhook_state
+from gateway.portal.labels import (
+    channel_name,
+    delivery_label,
+    direction_name,
+    party_role,
+    role_name,
+    routing_step,
+    source_name,
+    status_label,
+    webhook_state,
+)
 from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
 from gateway.portal.terms import reason_name, term_name
@@ -202,6 +212,8 @@ def _template_context() -> dict[str, Any]:
         "role_name": role_name,
         "party_role": party_role,
         "direction_name": direction_name,
+        "channel_name": channel_name,
+        "channels": queries.CHANNELS,
         "delivery_label": delivery_label,
         "source_name": source_name,
         "routing_step": routing_step,

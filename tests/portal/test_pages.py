@@ -17,6 +17,7 @@ import pytest
 from gateway.app import create_app
 from gateway.archive.verifier import check_proof
 from gateway.config import Config
+from gateway.jobs.models import SENT, Delivery
 from gateway.portal.auth import create_user
 from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
 from gateway.store import models as db
@@ -27,7 +28,8 @@ from tests.portal.conftest import PASSWORD, csrf, populate, sign_in
 
 @pytest.fixture(scope="session")
 def bulk(portal_app):
-    """A tenant with 30 plain invoice rows (amounts 1, 2, 3 … 30 × 7.5 €, one buyer name that looks like a formula) and its officer."""
+    """A tenant with 30 plain invoice rows (amounts 1, 2, 3 … 30 × 7.5 €, one buyer name that looks like a formula) and its officer;
+    BULK-001 to 003 sent by e-mail, BULK-004 to Chorus Pro (after a first delivery to the sandbox), BULK-005 to the sandbox."""
     tag = uuid.uuid4().hex[:8]
     with portal_app.extensions["gateway.database"].session() as session:
         tenant = create_tenant(session, f"portal-bulk-{tag}")
@@ -44,6 +46,11 @@ def bulk(portal_app):
                     status_label="Rejetée aux contrôles de dépôt" if rejected else "Déposée", report=report,
                 )
             )  # fmt: skip
+        session.flush()
+        rows = {row.number: row for row in session.query(db.Invoice).filter_by(tenant_id=tenant.id)}
+        channels = [("BULK-001", "email"), ("BULK-002", "email"), ("BULK-003", "email"), ("BULK-004", "sandbox"), ("BULK-004", "chorus_pro")]
+        for number, channel in [*channels, ("BULK-005", "sandbox")]:
+            session.add(Delivery(id=str(uuid.uuid4()), tenant_id=tenant.id, invoice_id=rows[number].id, state=SENT, channel=channel))
     return email
 
 
@@ -111,6 +118,10 @@ def test_dashboard_custom_period_and_months(bulk_client):
         ("from=2026-01-05&to=2026-01-07&sort=issue_date&order=asc", ["BULK-005", "BULK-006", "BULK-007"]),
         ("min=10&max=30&sort=amount&order=asc", ["BULK-002", "BULK-003", "BULK-004"]),  # 15, 22.5, 30 (numeric, not text, order)
         ("min=205&sort=amount", ["BULK-030", "BULK-029", "BULK-028"]),
+        ("channel=email&sort=number&order=asc", ["BULK-001", "BULK-002", "BULK-003"]),
+        ("channel=sandbox&sort=number&order=asc", ["BULK-004", "BULK-005"]),  # an invoice is listed under every channel it went through
+        ("channel=chorus_pro&q=bulk-00", ["BULK-004"]),
+        ("channel=peppol", []),
     ],
 )
 def test_list_searches_filters_and_sorts(bulk_client, query, expected):
@@ -122,9 +133,9 @@ def test_list_is_paginated_and_names_ignored_filters(bulk_client):
     assert _numbers(first)[:2] == ["BULK-001", "BULK-002"] and len(_numbers(first)) == 25 and "Page 1 sur 2" in first
     second = bulk_client.get("/portal/invoices?sort=number&order=asc&page=2").get_data(as_text=True)
     assert _numbers(second) == [f"BULK-{i:03d}" for i in range(26, 31)]
-    response = bulk_client.get("/portal/invoices?from=yesterday&min=abc&sort=evil")
+    response = bulk_client.get("/portal/invoices?from=yesterday&min=abc&sort=evil&channel=fax")
     odd = response.get_data(as_text=True)
-    assert response.status_code == 400 and "ignorés" in odd and "from, min, sort" in odd and len(_numbers(odd)) == 25
+    assert response.status_code == 400 and "ignorés" in odd and "channel, from, min, sort" in odd and len(_numbers(odd)) == 25
     response = bulk_client.get("/portal/invoices.csv?max=lots")
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "Des filtres n&#39;ont pas pu être lus : max." in response.get_data(as_text=True)
