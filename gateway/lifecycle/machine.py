@@ -25,6 +25,7 @@ from typing import Literal
 
 from gateway.lifecycle import codes
 from gateway.lifecycle.events import Amount, StatusChange
+from gateway.texts import N_
 
 Outcome = Literal["applied", "flagged", "refused"]
 
@@ -82,22 +83,30 @@ class Decision:
 
 
 def _name(code: str | None) -> str:
-    return f"{code} {codes.label(code)}" if code else "no status"
+    return f"{code} {codes.label(code)}" if code else N_("no status")
 
 
 def _amount_problems(amount: Amount) -> list[str]:
     problems = []
     if amount.type_code not in codes.AMOUNT_TYPES:
-        problems.append(f"unknown amount type {amount.type_code!r} (MDT-207: {', '.join(sorted(codes.AMOUNT_TYPES))})")
+        problems.append(
+            N_("unknown amount type {code} (MDT-207: {known})").format(code=repr(amount.type_code), known=", ".join(sorted(codes.AMOUNT_TYPES)))
+        )
     if amount.amount is not None:
         if not amount.amount.is_finite() or amount.amount.adjusted() >= codes.AMOUNT_MAX_INTEGER_DIGITS:
-            problems.append(f"amount {amount.amount} is out of range (at most {codes.AMOUNT_MAX_INTEGER_DIGITS} integer digits)")
+            problems.append(
+                N_("amount {amount} is out of range (at most {digits} integer digits)").format(
+                    amount=amount.amount, digits=codes.AMOUNT_MAX_INTEGER_DIGITS
+                )
+            )
         elif -amount.amount.as_tuple().exponent > codes.AMOUNT_MAX_DECIMALS:  # type: ignore[operator]
-            problems.append(f"amount {amount.amount} has more than {codes.AMOUNT_MAX_DECIMALS} decimals (A7 G7.07)")
+            problems.append(
+                N_("amount {amount} has more than {decimals} decimals (A7 G7.07)").format(amount=amount.amount, decimals=codes.AMOUNT_MAX_DECIMALS)
+            )
         if not amount.currency:
-            problems.append(f"amount {amount.amount} has no currency")
+            problems.append(N_("amount {amount} has no currency").format(amount=amount.amount))
     if amount.vat_rate is not None and not (amount.vat_rate.is_finite() and 0 <= amount.vat_rate <= 100):
-        problems.append(f"VAT rate {amount.vat_rate} is not a percentage")
+        problems.append(N_("VAT rate {rate} is not a percentage").format(rate=amount.vat_rate))
     return problems
 
 
@@ -105,13 +114,15 @@ def _collected_problems(change: StatusChange) -> list[str]:
     """212 Encaissée: the amount collected split by VAT rate, one MEN amount per rate (A7 G7.45, BR-FR-CDV-14)."""
     collected = [a for a in change.amounts if a.type_code == codes.COLLECTED]
     if not collected:
-        return ["212 Encaissée needs the amount collected split by VAT rate (MEN amounts with their VAT rate)"]
-    problems = [f"collected amount {a.amount} needs both an amount and a VAT rate" for a in collected if a.amount is None or a.vat_rate is None]
+        return [N_("212 Encaissée needs the amount collected split by VAT rate (MEN amounts with their VAT rate)")]
+    needs_both = N_("collected amount {amount} needs both an amount and a VAT rate")
+    problems = [needs_both.format(amount=a.amount) for a in collected if a.amount is None or a.vat_rate is None]
     rates = [a.vat_rate for a in collected if a.vat_rate is not None]
-    problems += [f"VAT rate {rate} appears twice among the collected amounts" for rate in sorted(set(rates)) if rates.count(rate) > 1]
+    twice = N_("VAT rate {rate} appears twice among the collected amounts")
+    problems += [twice.format(rate=rate) for rate in sorted(set(rates)) if rates.count(rate) > 1]
     total = sum((a.amount for a in collected if a.amount is not None), Decimal(0))
     if total < 0 and not (change.comment or "").strip():
-        problems.append("a negative collected amount (a disbursement) needs a comment giving the reason (A7 P1.15)")
+        problems.append(N_("a negative collected amount (a disbursement) needs a comment giving the reason (A7 P1.15)"))
     return problems
 
 
@@ -119,25 +130,33 @@ def problems(change: StatusChange) -> list[str]:
     """What makes the change itself invalid under the reform's rules, whatever the invoice's status."""
     status = codes.STATUSES.get(change.code)
     if status is None:
-        return [f"unknown status code {change.code!r}"]
+        return [N_("unknown status code {code}").format(code=repr(change.code))]
     name = _name(change.code)
     found = []
     if change.role not in status.emitters:
         allowed = " or ".join(codes.ROLES[role] for role in sorted(status.emitters))
-        found.append(f"{name} is set by the {allowed}, not by the {codes.ROLES.get(change.role, change.role)}")
+        found.append(
+            N_("{status} is set by the {allowed}, not by the {role}").format(
+                status=name, allowed=allowed, role=codes.ROLES.get(change.role, change.role)
+            )
+        )
     if change.at.tzinfo is None:
-        found.append("the status time needs its time zone")
+        found.append(N_("the status time needs its time zone"))
     if change.reason_code is None:
         if status.needs_reason:
-            found.append(f"{name} needs a reason code (MDT-113)")
+            found.append(N_("{status} needs a reason code (MDT-113)").format(status=name))
     elif change.reason_code not in codes.REASONS:
-        found.append(f"unknown reason code {change.reason_code!r}")
+        found.append(N_("unknown reason code {code}").format(code=repr(change.reason_code)))
     elif status.reasons is not None and change.reason_code not in status.reasons:
-        found.append(f"reason {change.reason_code} is not allowed for {name} (allowed: {', '.join(sorted(status.reasons))})")
+        found.append(
+            N_("reason {code} is not allowed for {status} (allowed: {allowed})").format(
+                code=change.reason_code, status=name, allowed=", ".join(sorted(status.reasons))
+            )
+        )
     if status.needs_comment and not (change.comment or "").strip():
-        found.append(f"{name} needs a comment (MDT-126)")
+        found.append(N_("{status} needs a comment (MDT-126)").format(status=name))
     if change.action_code is not None and change.action_code not in codes.ACTIONS:
-        found.append(f"unknown requested action {change.action_code!r} (MDT-121: {', '.join(codes.ACTIONS)})")
+        found.append(N_("unknown requested action {code} (MDT-121: {known})").format(code=repr(change.action_code), known=", ".join(codes.ACTIONS)))
     for amount in change.amounts:
         found += _amount_problems(amount)
     if status.needs_amounts:
@@ -145,32 +164,45 @@ def problems(change: StatusChange) -> list[str]:
     return found
 
 
+def joined(problems: list[str]) -> str:
+    """Several problems in one stored text, each still recognised by the portal's translation."""
+    return problems[0] if len(problems) == 1 else N_("{first}; {rest}").format(first=problems[0], rest=joined(problems[1:]))
+
+
 def _not_following(current: str | None, code: str) -> str:
     """Why `code` may not follow `current`."""
     name = _name(code)
     if current in codes.TERMINAL:
-        return f"the invoice's life ended with {_name(current)}: {name} cannot follow"
+        return N_("the invoice's life ended with {current}: {status} cannot follow").format(current=_name(current), status=name)
     if current is None:
-        return f"{name} cannot be the first status of an invoice (200 Déposée, 202 Reçue par la plateforme or 213 Rejetée can)"
+        return N_("{status} cannot be the first status of an invoice (200 Déposée, 202 Reçue par la plateforme or 213 Rejetée can)").format(
+            status=name
+        )
     if current == code:
-        return f"{name} is already the invoice's status"
+        return N_("{status} is already the invoice's status").format(status=name)
     if code in _PAID and current == "200":
-        return f"{name} needs an invoice that was delivered (201 Émise par la plateforme or later): this one is only {_name(current)}"
+        return N_("{status} needs an invoice that was delivered (201 Émise par la plateforme or later): this one is only {current}").format(
+            status=name, current=_name(current)
+        )
     if current not in codes.STATUSES:
-        return f"the invoice's status {current!r} is not a lifecycle status"
+        return N_("the invoice's status {current} is not a lifecycle status").format(current=repr(current))
     if _RANK.get(code, 99) < _RANK.get(current, 0):
-        return f"{name} comes before {_name(current)} in the cycle: received out of order"
-    return f"{name} cannot follow {_name(current)}"
+        return N_("{status} comes before {current} in the cycle: received out of order").format(status=name, current=_name(current))
+    return N_("{status} cannot follow {current}").format(status=name, current=_name(current))
 
 
 def next_status(current: str | None, change: StatusChange) -> Decision:
     """Decide on `change` for an invoice whose lifecycle status is `current` (None: no status yet)."""
     found = problems(change)
     if found:
-        return Decision("refused", current, "; ".join(found))
+        return Decision("refused", current, joined(found))
     if change.code == "213" and change.reason_code == DUPLICATE and current in _RECEIVED:
         return Decision(
-            "flagged", current, f"213 Rejetée for {DUPLICATE} after {_name(current)}: a second transmission was rejected, not this invoice"
+            "flagged",
+            current,
+            N_("213 Rejetée for {reason} after {current}: a second transmission was rejected, not this invoice").format(
+                reason=DUPLICATE, current=_name(current)
+            ),
         )
     if current not in FOLLOWS[change.code]:
         return Decision("flagged", current, _not_following(current, change.code))

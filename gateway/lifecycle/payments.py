@@ -16,6 +16,7 @@ from decimal import Decimal
 from gateway.lifecycle import codes
 from gateway.lifecycle.events import Amount
 from gateway.model.invoice import Invoice
+from gateway.texts import N_
 
 ZERO = Decimal("0.00")
 
@@ -87,23 +88,45 @@ def collection_problems(balance: Balance, amounts: Iterable[Amount]) -> list[str
     new = [a for a in amounts if a.type_code == codes.COLLECTED and a.amount is not None and a.vat_rate is not None]
     for amount in new:
         if amount.currency and amount.currency != due.currency:
-            problems.append(f"the amount collected at {amount.vat_rate} % is in {amount.currency}, the invoice in {due.currency}")
+            problems.append(
+                N_("the amount collected at {rate} % is in {currency}, the invoice in {due}").format(
+                    rate=amount.vat_rate, currency=amount.currency, due=due.currency
+                )
+            )
         if amount.vat_rate not in due.by_rate:
-            rates = ", ".join(f"{rate} %" for rate in sorted(due.by_rate, reverse=True)) or "none"
-            problems.append(f"the invoice has no VAT rate {amount.vat_rate} % (its rates: {rates})")
+            rates = ", ".join(f"{rate} %" for rate in sorted(due.by_rate, reverse=True)) or N_("none")
+            problems.append(N_("the invoice has no VAT rate {rate} % (its rates: {rates})").format(rate=amount.vat_rate, rates=rates))
             continue
         after = balance.collected.get(amount.vat_rate, ZERO) + amount.amount
         if after > due.by_rate[amount.vat_rate]:
+            above = N_(
+                "{amount} {currency} at {rate} % would bring the amount collected at that rate to {after}, above the {due} the invoice asks for "
+                "(still due: {still})"
+            )
             problems.append(
-                f"{amount.amount} {due.currency} at {amount.vat_rate} % would bring the amount collected at that rate to {after}, above the "
-                f"{due.by_rate[amount.vat_rate]} the invoice asks for (still due: {balance.still_due(amount.vat_rate)})"
+                above.format(
+                    amount=amount.amount,
+                    currency=due.currency,
+                    rate=amount.vat_rate,
+                    after=after,
+                    due=due.by_rate[amount.vat_rate],
+                    still=balance.still_due(amount.vat_rate),
+                )
             )
         elif after < 0:
-            problems.append(f"{amount.amount} {due.currency} at {amount.vat_rate} % gives back more than was collected at that rate")
+            problems.append(
+                N_("{amount} {currency} at {rate} % gives back more than was collected at that rate").format(
+                    amount=amount.amount, currency=due.currency, rate=amount.vat_rate
+                )
+            )
     total = balance.collected_total + sum((a.amount or ZERO for a in new), ZERO)
     if not problems and total > due.total:
         still = balance.still_due_total
-        problems.append(f"the amounts collected would total {total} {due.currency}, above the amount due of {due.total} (still due: {still})")
+        problems.append(
+            N_("the amounts collected would total {total} {currency}, above the amount due of {due} (still due: {still})").format(
+                total=total, currency=due.currency, due=due.total, still=still
+            )
+        )
     return problems
 
 

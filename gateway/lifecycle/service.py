@@ -29,10 +29,11 @@ from gateway.lifecycle import codes, payments
 from gateway.lifecycle.cdar import read_cdar, validate_cdar
 from gateway.lifecycle.deadlines import REGULATORY_DATA, STATUS_REPORT, Deadline, Reportable, deadlines, late
 from gateway.lifecycle.events import StatusChange, change_from_dict, change_to_dict
-from gateway.lifecycle.machine import Decision, next_status
+from gateway.lifecycle.machine import Decision, joined, next_status
 from gateway.lifecycle.models import LifecycleEvent, PpfReport
 from gateway.model.serialize import invoice_from_json
 from gateway.store import models as db
+from gateway.texts import N_
 from gateway.webhooks import sender as webhooks
 
 # Where a change comes from (StatusEvent.source).  A connector relaying another platform's status uses SOURCE_PARTNER.
@@ -148,7 +149,7 @@ def record(
     if decision.applied and change.code == "212":
         decision = _against_the_invoice(session, archive, invoice, change, decision)
     if decision.outcome == "refused" and relayed:
-        decision = Decision("flagged", invoice.status, f"not applied: {decision.why} (not given by {actor})")
+        decision = Decision("flagged", invoice.status, N_("not applied: {why} (not given by {actor})").format(why=decision.why, actor=actor))
     elif decision.outcome == "refused":
         raise StatusRefused(f"Status {change.code} refused: {decision.why}.", "/code")
     if strict and not decision.applied:
@@ -175,7 +176,7 @@ def _against_the_invoice(session: Session, archive: Archive, invoice: db.Invoice
     """A 212 whose amounts do not fit what the invoice still asks for is refused (`payments.collection_problems`)."""
     position = balance(session, archive, invoice)
     found = payments.collection_problems(position, change.amounts) if position else []
-    return Decision("refused", invoice.status, "; ".join(found)) if found else decision
+    return Decision("refused", invoice.status, joined(found)) if found else decision
 
 
 def record_first(

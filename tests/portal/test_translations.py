@@ -10,6 +10,7 @@ reader's language.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -20,6 +21,8 @@ from gateway import intake
 from gateway.jobs import outbox
 from gateway.jobs.models import DEAD, Delivery
 from gateway.jobs.settings import DeliverySettings
+from gateway.lifecycle import codes, service
+from gateway.lifecycle.events import StatusChange
 from gateway.portal import catalogues
 from gateway.portal.models import OPERATOR
 from gateway.routing.models import DirectoryEntry
@@ -122,3 +125,23 @@ def test_a_delivery_error_of_the_gateway_is_shown_in_the_readers_language(portal
     assert french in client.get("/portal/operations").get_data(as_text=True)
     client.get("/portal/language/en")
     assert f"gave up after {settings.max_attempts} attempt(s): the worker stopped" in client.get("/portal/operations").get_data(as_text=True)
+
+
+def test_why_a_status_was_not_applied_is_shown_in_the_readers_language(portal_app, world, signed_in):
+    """A network's 208 Suspendue without the reason and comment the reform requires: recorded, not applied, and why, translated."""
+    with portal_app.extensions["gateway.database"].session() as session:
+        tenant = session.scalar(select(db.Tenant).where(db.Tenant.name == world.tenant))
+        archive = portal_app.extensions["gateway.archive"]
+        invoice = intake.submit_json(session, archive, tenant, example("invoice-fr-b2b", f"{world.numbers['valid']}-flag"))
+        change = StatusChange("208", datetime.now(UTC), codes.BUYER)
+        recorded = service.record(session, archive, invoice, change, source="chorus_pro", actor="chorus_pro", relayed=True)
+        assert recorded.decision.outcome == "flagged"
+        invoice_id = invoice.id
+    client = signed_in()
+    page = client.get(f"/portal/invoices/{invoice_id}").get_data(as_text=True)
+    french = "non appliqué : 208 Suspendue demande un code motif (MDT-113) ; 208 Suspendue demande un commentaire (MDT-126)"
+    french += " (non fourni par chorus_pro)"
+    assert french in page
+    client.get("/portal/language/en")
+    page = client.get(f"/portal/invoices/{invoice_id}").get_data(as_text=True)
+    assert "not applied: 208 Suspendue needs a reason code (MDT-113); 208 Suspendue needs a comment (MDT-126) (not given by chorus_pro)" in page
