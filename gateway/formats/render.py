@@ -31,6 +31,7 @@ from fpdf import FPDF
 from fpdf.enums import TextEmphasis
 from fpdf.fonts import SubsetMap
 
+from gateway.formats.payment_code import modules, transfer_request
 from gateway.formats.typefaces import FALLBACKS, FONT_DIR, PRIMARY, check_drawable, fallback_face, parsed_font, plain_chars
 from gateway.model.invoice import (
     Address,
@@ -156,6 +157,7 @@ LABELS: dict[str, dict[str, str]] = {
         "creditor_id": "Identifiant créancier SEPA",
         "debited_account": "Compte débité",
         "remittance": "Référence à rappeler",
+        "pay_by_code": "Payer par virement SEPA : scannez ce code avec l'application de votre banque (IBAN, montant et référence remplis)",
         "payment_terms": "Conditions de paiement",
         "payee": "Bénéficiaire du paiement",
         "mentions": "Mentions et conditions",
@@ -248,6 +250,7 @@ LABELS: dict[str, dict[str, str]] = {
         "creditor_id": "SEPA creditor identifier",
         "debited_account": "Debited account",
         "remittance": "Payment reference",
+        "pay_by_code": "Pay by SEPA credit transfer: scan this code with your banking app (IBAN, amount and reference filled in)",
         "payment_terms": "Payment terms",
         "payee": "Payee",
         "mentions": "Terms and legal mentions",
@@ -1012,7 +1015,31 @@ class InvoiceRenderer:
         ]
         if invoice.due_date:
             title_runs.append(Run(self.pair("due_date", self.date(invoice.due_date)), bold=True))
+        top = pdf.y
         pdf.blocks([Block(pdf.l_margin, split, seller_runs), Block(pdf.l_margin + split, pdf.epw - split, title_runs, "R")])
+        if code := self.payment_code():
+            self.draw_payment_code(code, split, top, title_runs)
+
+    def draw_payment_code(self, code: PaymentCode, split: float, top: float, title_runs: list[Run]) -> None:
+        """The code at the left of the title lines when they leave it room (then usually no taller than the seller's
+        block), its caption under them; else under the title lines, its caption at its right."""
+        pdf = self.pdf
+        x, column = pdf.l_margin + split, pdf.epw - split
+        widest = max(pdf.width_of(run.text, run) for run in title_runs)
+        title_height = pdf.blocks_height([Block(x, column, title_runs)])
+        below = pdf.y
+        if column - widest - 2 * PADX >= QR_SIZE:
+            code.draw(pdf, x + PADX, top + PAD)
+            pdf.y = max(top + PAD + QR_SIZE, top + title_height) + PAD
+            pdf.flow(pdf.wrap(code.caption, column), x, column, "R")
+        else:
+            code.draw(pdf, x + PADX, top + title_height + PAD)
+            pdf.y = top + title_height + PAD
+            caption_x = x + 2 * PADX + QR_SIZE
+            width = x + column - caption_x
+            pdf.flow(pdf.wrap(code.caption, width), caption_x, width, "R")
+            pdf.y = top + title_height + PAD + QR_SIZE
+        pdf.y = max(below, pdf.y)
 
     def electronic_address(self, party: Party) -> str | None:
         """BT-34 / BT-49, the address the invoice is routed to in the French directory."""
@@ -1264,6 +1291,13 @@ class InvoiceRenderer:
                 pdf.set_draw_color(*RULE)
                 pdf.line(x, pdf.y, x + width, pdf.y)
 
+    def payment_code(self) -> PaymentCode | None:
+        """The EPC QR code of the SEPA credit transfer that pays the invoice, with its caption (None: it cannot be paid so)."""
+        request = transfer_request(self.invoice)
+        if request is None:
+            return None
+        return PaymentCode(modules(request), Run(self.t("pay_by_code"), size=SMALL, colour=MUTED))
+
     # BG-16 payment instructions, BT-9, BT-20, BG-10 payee
     def payment_items(self) -> list[tuple[str, str]]:
         invoice = self.invoice
@@ -1350,6 +1384,32 @@ class InvoiceRenderer:
 
 
 IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9 ]{8,}")
+QR_SIZE = 20.0  # mm: a version 5–7 code (0.4–0.55 mm modules), read by phones and by ZXing at 200 dpi
+
+
+@dataclass(frozen=True)
+class PaymentCode:
+    """The EPC QR code (drawn as vector squares, no image) and its caption."""
+
+    rows: list[list[bool]]
+    caption: Run
+
+    def draw(self, pdf: InvoiceDocument, x: float, top: float) -> None:
+        """The code with its top-left corner at (x, top)."""
+        module = QR_SIZE / len(self.rows)
+        pdf.set_fill_color(*INK)
+        for r, row in enumerate(self.rows):
+            c = 0
+            while c < len(row):  # one rectangle per run of dark modules: fewer operators, no seams between squares
+                if not row[c]:
+                    c += 1
+                    continue
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                pdf.rect(x + start * module, top + r * module, (c - start) * module, module, style="F")
+
+
 VAT_DUE_DATE_MENTIONS = {"3": "debit_option", "35": "vat_on_delivery", "432": "vat_on_payment"}  # BT-8, UNTDID 2005
 
 
