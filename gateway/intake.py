@@ -37,8 +37,10 @@ from gateway.formats.profiles import Profile, get_profile
 from gateway.formats.typefaces import describe, undrawable
 from gateway.formats.ubl import read_ubl, write_ubl
 from gateway.jobs import outbox
+from gateway.model import schema_errors
 from gateway.model.invoice import Invoice, Party
 from gateway.model.schema import invoice_json_schema
+from gateway.model.schema_errors import Detail
 from gateway.model.serialize import DecodeError, invoice_from_json, to_json
 from gateway.model.totals import complete
 from gateway.observability import context as log_context
@@ -59,14 +61,6 @@ SOURCE = "gateway-intake"
 # Bounds that keep every computation exact (A7 G1.14 allows 19 positions; no invoice needs more than 15 integer digits).
 MAX_INTEGER_DIGITS = 15
 MAX_FRACTION_DIGITS = 10
-
-
-@dataclass(frozen=True)
-class Detail:
-    """One problem in the input: where (JSON pointer) and what."""
-
-    pointer: str
-    message: str
 
 
 class InvalidInvoice(InputError):
@@ -118,20 +112,9 @@ def _schema_validator() -> Draft202012Validator:
     return Draft202012Validator(invoice_json_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def _pointer(parts: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def schema_error_details(error: ValidationError) -> list[Detail]:
-    """One detail per offending value: a missing property or an unexpected one points at itself."""
-    base = _pointer(error.absolute_path)
-    instance = error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        return [Detail(f"{base}/{name}", "required property missing") for name in error.validator_value if name not in instance]
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = error.schema.get("properties", {})
-        return [Detail(f"{base}/{name}", "unknown property") for name in instance if name not in known]
-    return [Detail(base, error.message)]
+    """One detail per offending value, in words (`gateway.model.schema_errors`: no schema notation shown)."""
+    return schema_errors.details(error)
 
 
 def decode_json(data: Any) -> Invoice:
