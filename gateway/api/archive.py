@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from gateway.api import conventions
 from gateway.api.auth import authenticate
 from gateway.api.context import config, db_session
 from gateway.api.errors import json_response
@@ -18,6 +19,7 @@ from gateway.archive.service import Archive
 
 bp = Blueprint("archive", __name__, url_prefix="/api/v1/archive")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 
 @bp.get("/verify")

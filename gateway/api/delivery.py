@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from sqlalchemy import func, select
 
+from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, json_response
@@ -26,6 +27,7 @@ from gateway.store import models as db
 
 bp = Blueprint("delivery", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 MAX_PER_PAGE = 100
 NOT_ROUTED = "not-routed"

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
+from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, config, db_session
 from gateway.api.errors import ApiError, error_response, json_response
@@ -24,6 +25,7 @@ from gateway.store.tenants import PREFIX_LENGTH
 
 bp = Blueprint("inbound", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50

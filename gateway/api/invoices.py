@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from gateway import intake
+from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, config, database, db_session, signer
 from gateway.api.errors import ApiError, json_response
@@ -23,6 +24,7 @@ from gateway.store import models as db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
+conventions.apply(bp)
 
 XML_TYPES = ("application/xml", "text/xml")
 PDF_TYPES = ("application/pdf",)

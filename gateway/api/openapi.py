@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from gateway.api import archive, delivery, inbound, signatures, statuses, webhooks
+from gateway.api import archive, conventions, delivery, inbound, signatures, statuses, webhooks
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
 
@@ -366,15 +366,18 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
-        "paths": {
-            **_paths(),
-            **archive.OPENAPI_PATHS,
-            **signatures.OPENAPI_PATHS,
-            **statuses.OPENAPI_PATHS,
-            **delivery.OPENAPI_PATHS,
-            **webhooks.OPENAPI_PATHS,
-            **inbound.OPENAPI_PATHS,
-        },
+        "paths": conventions.documented(
+            {
+                **_paths(),
+                **archive.OPENAPI_PATHS,
+                **signatures.OPENAPI_PATHS,
+                **statuses.OPENAPI_PATHS,
+                **delivery.OPENAPI_PATHS,
+                **webhooks.OPENAPI_PATHS,
+                **inbound.OPENAPI_PATHS,
+            },
+            _errors(400)["400"],
+        ),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -13,12 +13,14 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from gateway.api import conventions
 from gateway.api.auth import authenticate
 from gateway.api.context import config
 from gateway.api.errors import json_response
 
 bp = Blueprint("signatures", __name__, url_prefix="/api/v1/signatures")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 
 @bp.post("/verify")

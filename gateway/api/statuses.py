@@ -17,6 +17,7 @@ from flask import Blueprint, Response, url_for
 from jsonschema import Draft202012Validator
 
 from gateway import intake
+from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, db_session
 from gateway.api.errors import ApiError, json_response
@@ -29,6 +30,7 @@ from gateway.store import models as db
 
 bp = Blueprint("statuses", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
+from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import EXTENSION, db_session
 from gateway.api.errors import ApiError, json_response
@@ -23,6 +24,7 @@ from gateway.webhooks.settings import WebhookSettings
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
+conventions.apply(bp)  # documented query parameters only; ETag and 304
 
 MAX_DELIVERIES = 100
 SETTINGS, KEY = "gateway.webhooks.settings", "gateway.webhooks.key"
