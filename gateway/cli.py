@@ -17,6 +17,7 @@ from gateway.archive.cli import add_commands as add_archive_commands
 from gateway.config import ConfigError, load_config
 from gateway.errors import InputError
 from gateway.jobs.cli import add_commands as add_delivery_commands
+from gateway.payments.cli import add_commands as add_payments_commands
 from gateway.portal.cli import add_commands as add_users_commands
 from gateway.reception.inbound_cli import add_commands as add_inbound_commands
 from gateway.signing.cli import add_commands as add_signing_commands
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_signing_commands(commands)
     add_inbound_commands(commands)  # inbound smtp, inbound imap-poll
     add_blobs_commands(commands)  # blobs sweep
+    add_payments_commands(commands)  # payments import
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")

@@ -1,0 +1,163 @@
+"""What a match does: the invoice's payment state, its 212 Encaissée when fully paid, the payer's IBAN learned; undone as new events.
+
+The 212 goes through gateway.lifecycle.service.record (its amounts per VAT rate checked there against what the invoice
+asks for); when the lifecycle does not allow it yet (an invoice not delivered), the match is applied and says why no 212
+was recorded.  Undoing a match whose 212 was recorded records a 212 giving the same amounts back (a disbursement, A7 P1.15).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.archive.service import Archive
+from gateway.lifecycle import codes, service
+from gateway.lifecycle import payments as collections
+from gateway.lifecycle.events import Amount, StatusChange, change_from_dict
+from gateway.lifecycle.machine import next_status
+from gateway.payments import models as pm
+from gateway.payments.matching import Allocation, Proposal, buyer_key
+from gateway.store import models as db
+
+ZERO = Decimal("0.00")
+UNPAID, PARTIALLY_PAID, PAID, OVER_PAID = "unpaid", "partially_paid", "paid", "over_paid"
+
+
+def new_match(line: pm.BankLine, proposal: Proposal, allocation: Allocation, state: str, decided_by: str) -> pm.PaymentMatch:
+    match = pm.PaymentMatch(
+        tenant_id=line.tenant_id, invoice_id=allocation.invoice_id, amount=allocation.amount, written_off=allocation.written_off,
+        rule=proposal.rule, score=proposal.score, evidence=dict(proposal.evidence), state=state, decided_by=decided_by,
+    )  # fmt: skip
+    line.matches.append(match)
+    return match
+
+
+def due(invoice: db.Invoice) -> Decimal:
+    return invoice.amount_due if invoice.amount_due is not None else invoice.tax_inclusive_amount or ZERO
+
+
+def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
+    query = select(pm.PaymentMatch).where(pm.PaymentMatch.invoice_id == invoice_id, pm.PaymentMatch.state == pm.APPLIED).order_by(pm.PaymentMatch.id)
+    return list(session.scalars(query))
+
+
+def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
+    """The invoice's payment state and its payments (JSON values)."""
+    matches = applied_matches(session, invoice.id)
+    paid = sum((m.amount + m.written_off for m in matches), ZERO)
+    total = due(invoice)
+    state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
+    payments = []
+    for match in matches:
+        line = match.line
+        payments.append(
+            {
+                "match": match.id, "date": (line.value_date or line.booking_date).isoformat() if (line.value_date or line.booking_date) else None,
+                "amount": str(match.amount), "written_off": str(match.written_off), "bank_line": line.id, "statement": line.statement_id,
+                "rule": match.rule, "score": match.score, "evidence": match.evidence, "decided_by": match.decided_by,
+            }
+        )  # fmt: skip
+    return {"status": state, "amount_due": str(total), "amount_paid": str(paid), "still_due": str(max(total - paid, ZERO)), "payments": payments}
+
+
+def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Proposal, *, decided_by: str) -> list[pm.PaymentMatch]:
+    """Apply `proposal` to `line`: its matches, the 212 of each invoice it pays in full, the payer's IBAN learned."""
+    matches = [new_match(line, proposal, allocation, pm.APPLIED, decided_by) for allocation in proposal.allocations]
+    line.state = pm.MATCHED if decided_by == pm.AUTOMATIC else pm.DECIDED
+    session.flush()
+    for match in matches:
+        invoice = session.get(db.Invoice, match.invoice_id)
+        assert invoice is not None
+        _collected(session, archive, invoice, match, line)
+        if line.payer_iban and proposal.rule != "amount_only":
+            _learn(session, line.tenant_id, line.payer_iban, buyer_key(invoice.buyer_siren, invoice.buyer_name))
+    return matches
+
+
+def _learn(session: Session, tenant_id: int, iban: str, key: str) -> None:
+    iban = iban.replace(" ", "").upper()
+    query = select(pm.PayerAccount.id).where(pm.PayerAccount.tenant_id == tenant_id, pm.PayerAccount.iban == iban, pm.PayerAccount.buyer_key == key)
+    if session.scalar(query) is None:
+        session.add(pm.PayerAccount(tenant_id=tenant_id, iban=iban, buyer_key=key))
+        session.flush()
+
+
+def _collected(session: Session, archive: Archive, invoice: db.Invoice, match: pm.PaymentMatch, line: pm.BankLine) -> None:
+    """Record 212 Encaissée when the match completes the invoice's payment (what the lifecycle's balance still asks for)."""
+    paid = sum((m.amount + m.written_off for m in applied_matches(session, invoice.id)), ZERO)
+    if paid < due(invoice):
+        return
+    balance = service.balance(session, archive, invoice)
+    amounts = collections.full_payment(balance) if balance else {}
+    if not amounts:
+        match.evidence = {**match.evidence, "212": "nothing left to collect in the lifecycle"}
+        return
+    when = line.value_date or line.booking_date
+    change = StatusChange(
+        "212",
+        datetime.now(UTC).replace(microsecond=0),
+        codes.SELLER,
+        comment=f"Bank line {line.id} ({line.position})",
+        amounts=tuple(Amount(codes.COLLECTED, value, invoice.currency, rate, when) for rate, value in amounts.items()),
+    )
+    decision = next_status(invoice.status, change)
+    if not decision.applied:
+        match.evidence = {**match.evidence, "212": f"not recorded: {decision.why}"}
+        return
+    recorded = service.record(session, archive, invoice, change, source=service.SOURCE_PAYMENT, actor=f"payments:{match.decided_by}")
+    match.status_event_id = recorded.event.id
+
+
+def undo(session: Session, archive: Archive, match: pm.PaymentMatch, *, actor: str) -> None:
+    """Undo an applied match (and its siblings on the same line): 212 amounts given back as a new event; the line goes to review."""
+    line = match.line
+    for sibling in [m for m in line.matches if m.state == pm.APPLIED]:
+        sibling.state = pm.UNDONE
+        sibling.evidence = {**sibling.evidence, "undone_by": actor}
+        if sibling.status_event_id is not None:
+            invoice = session.get(db.Invoice, sibling.invoice_id)
+            event = session.get(db.StatusEvent, sibling.status_event_id)
+            assert invoice is not None and event is not None
+            given = change_from_dict(event.detail or {})
+            back = StatusChange(
+                "212",
+                datetime.now(UTC).replace(microsecond=0),
+                codes.SELLER,
+                comment=f"Match of bank line {line.id} undone by {actor}",
+                amounts=tuple(Amount(a.type_code, -(a.amount or ZERO), a.currency, a.vat_rate, a.value_date) for a in given.amounts),
+            )
+            service.record(session, archive, invoice, back, source=service.SOURCE_PAYMENT, actor=f"payments:{actor}")
+    line.state = pm.DECIDED  # a person undid it: no automatic run matches it again
+    session.flush()
+
+
+def confirm(
+    session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str, tolerance: Decimal
+) -> list[pm.PaymentMatch]:
+    """A person's match of `line` to `invoice_ids` (in that order): applied, never redone by an automatic run; the payer learned."""
+    from gateway.payments.service import book  # the open items, as the engine sees them
+
+    items = {item.id: item for item in book(session, line.tenant_id).items}
+    chosen = [items[i] for i in invoice_ids if i in items]
+    if len(chosen) != len(invoice_ids):
+        raise ValueError("an invoice is not open (unknown, another tenant's, or paid)")
+    for proposed in [m for m in line.matches if m.state == pm.PROPOSED]:
+        proposed.state = pm.UNDONE
+    from gateway.payments.matching import allocate
+
+    allocations, difference = allocate(line.amount, chosen, tolerance)
+    evidence = {"confirmed_by": actor, "invoices": [i.number for i in chosen], "difference": str(difference)}
+    return apply(session, archive, line, Proposal("person", 1.0, evidence, allocations), decided_by=f"person:{actor}")
+
+
+def reject(session: Session, line: pm.BankLine, invoice_id: str, *, actor: str) -> pm.PaymentMatch:
+    """A person says `line` does not pay `invoice_id`: the pair is never proposed again."""
+    for proposed in [m for m in line.matches if m.state == pm.PROPOSED and m.invoice_id == invoice_id]:
+        proposed.state = pm.UNDONE
+    match = new_match(line, Proposal("person", 0.0, {"rejected_by": actor}, ()), Allocation(invoice_id, ZERO), pm.REJECTED, f"person:{actor}")
+    session.flush()
+    return match

@@ -1,0 +1,209 @@
+"""The matching engine: ordered rules, each proposing invoices for a bank line with a score, its name and its evidence.  Pure.
+
+Rules, in order: the structured creditor reference (RF, ISO 11649, or the number itself), the end-to-end id, invoice
+numbers and ERP references in the remittance text (`references`), the payer (IBAN learned from confirmed matches, else
+its name close to the buyer's) with the amount of one open invoice, then with the sum of several (bounded subset-sum
+over that buyer's open items).  The best proposal at or above `threshold` is applied; the others are the candidates a
+person reviews.  A pair a person rejected is never proposed again.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from rapidfuzz import fuzz
+from stdnum import iso11649
+
+from gateway.payments.references import ReferenceIndex, fold
+
+ZERO = Decimal("0.00")
+MAX_GROUP_ITEMS = 24  # a buyer's open items considered for a grouped payment (the oldest first)
+MAX_GROUP_SIZE = 6
+NAME_SIMILARITY = 88  # rapidfuzz token_set_ratio, 0–100
+
+
+@dataclass(frozen=True)
+class Settings:
+    """`tolerance`: a difference up to it is written off (bank fees); `threshold`: the score applied without review."""
+
+    tolerance: Decimal = Decimal("5.00")
+    threshold: float = 0.9
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An invoice still (partly) due, as the engine sees it."""
+
+    id: str
+    number: str
+    erp_reference: str | None
+    buyer_key: str
+    buyer_name: str
+    still_due: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Allocation:
+    invoice_id: str
+    amount: Decimal
+    written_off: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Proposal:
+    rule: str
+    score: float
+    evidence: dict[str, Any]
+    allocations: tuple[Allocation, ...]
+
+
+@dataclass
+class Book:
+    """The tenant's open items with their indexes, and what the engine learned (payer IBAN → buyers)."""
+
+    items: list[OpenItem]
+    payers: Mapping[str, set[str]] = field(default_factory=dict)
+    rejected: set[tuple[int, str]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.by_id = {item.id: item for item in self.items}
+        self.index = ReferenceIndex([(i.id, i.number) for i in self.items] + [(i.id, i.erp_reference or "") for i in self.items])
+        self.by_buyer: dict[str, list[OpenItem]] = {}
+        for item in self.items:
+            self.by_buyer.setdefault(item.buyer_key, []).append(item)
+
+
+@dataclass(frozen=True)
+class BankLineView:
+    id: int
+    amount: Decimal
+    currency: str
+    end_to_end_id: str | None
+    creditor_ref: str | None
+    remittance: str | None
+    payer_name: str | None
+    payer_iban: str | None
+
+
+def allocate(amount: Decimal, items: list[OpenItem], tolerance: Decimal) -> tuple[tuple[Allocation, ...], Decimal]:
+    """Spread `amount` over `items` in order; a shortfall within `tolerance` on the last is written off, an excess over-pays it.
+
+    Returns the allocations and the difference left (negative: short of what was due beyond the tolerance)."""
+    left, out = amount, []
+    for n, item in enumerate(items):
+        last = n == len(items) - 1
+        pay = left if last else min(left, item.still_due)
+        short = item.still_due - pay
+        written_off = short if last and ZERO < short <= tolerance else ZERO
+        out.append(Allocation(item.id, pay, written_off))
+        left -= pay
+    due = sum((i.still_due for i in items), ZERO)
+    return tuple(out), amount - due
+
+
+def _creditor_reference(book: Book, line: BankLineView) -> list[str]:
+    ref = line.creditor_ref
+    if not ref:
+        return []
+    if iso11649.is_valid(ref):
+        key = book.index.exact(iso11649.compact(ref)[4:])
+        return [key] if key else []
+    key = book.index.exact(ref)
+    return [key] if key else []
+
+
+def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list[str], rule: str, base: float, evidence: dict[str, Any]) -> Proposal:
+    items = [book.by_id[k] for k in keys]
+    allocations, difference = allocate(line.amount, items, settings.tolerance)
+    due = sum((i.still_due for i in items), ZERO)
+    fits = abs(difference) <= settings.tolerance or (len(items) == 1)  # one invoice named: a partial or over-payment of it
+    score = base if fits else base - 0.25
+    details = {**evidence, "invoices": [i.number for i in items], "amount": str(line.amount), "still_due": str(due), "difference": str(difference)}
+    return Proposal(rule, round(score, 3), details, allocations)
+
+
+def _payer_buyers(book: Book, line: BankLineView) -> tuple[set[str], dict[str, Any]]:
+    if line.payer_iban and (known := book.payers.get(line.payer_iban.replace(" ", "").upper())):
+        return set(known), {"payer_iban": line.payer_iban, "learned": True}
+    if not line.payer_name:
+        return set(), {}
+    payer = line.payer_name.casefold()
+    scored = {key: fuzz.token_set_ratio(payer, items[0].buyer_name.casefold()) for key, items in book.by_buyer.items()}
+    close = {key for key, similarity in scored.items() if similarity >= NAME_SIMILARITY}
+    if not close:
+        return set(), {}
+    return close, {"payer_name": line.payer_name, "similarity": max(scored[k] for k in close)}
+
+
+def _subset(items: list[OpenItem], amount: Decimal, tolerance: Decimal) -> list[list[OpenItem]]:
+    """The sets of 2 … MAX_GROUP_SIZE open items (credit notes count negative) whose sum is within `tolerance` below `amount` or equal."""
+    pool = items[:MAX_GROUP_ITEMS]
+    found = []
+    for size in range(2, min(MAX_GROUP_SIZE, len(pool)) + 1):
+        for combo in itertools.combinations(pool, size):
+            total = sum((i.still_due for i in combo), ZERO)
+            if ZERO <= total - amount <= tolerance or total == amount:
+                found.append(list(combo))
+                if len(found) > 1:
+                    return found
+    return found
+
+
+def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal]:
+    """Every rule's proposal for `line`, best first (empty: nothing recognised).  A debit is never matched."""
+    if line.amount <= 0:
+        return []
+    proposals: list[Proposal] = []
+    keys = _creditor_reference(book, line)
+    if keys:
+        proposals.append(_by_reference(book, line, settings, keys, "creditor_reference", 1.0, {"creditor_reference": line.creditor_ref}))
+    if line.end_to_end_id and (key := book.index.exact(line.end_to_end_id)):
+        proposals.append(_by_reference(book, line, settings, [key], "end_to_end_id", 0.98, {"end_to_end_id": line.end_to_end_id}))
+    found = book.index.find(line.remittance)
+    if found:
+        how = "digits" if any(f.how == "digits" for f in found) else "exact"
+        evidence = {"remittance": line.remittance, "found": [f.written for f in found], "how": how}
+        rule = "text_reference" if len(found) == 1 and how == "exact" else "text_references"
+        proposals.append(_by_reference(book, line, settings, [f.key for f in found], rule, 0.96 if how == "exact" else 0.9, evidence))
+    buyers, payer = _payer_buyers(book, line)
+    learned = bool(payer.get("learned"))
+    for buyer in sorted(buyers):
+        items = [i for i in book.by_buyer.get(buyer, []) if i.currency == line.currency]
+        same = [i for i in items if ZERO <= i.still_due - line.amount <= settings.tolerance]
+        if len(same) == 1:
+            allocations, difference = allocate(line.amount, same, settings.tolerance)
+            evidence = {**payer, "amount": str(line.amount), "still_due": str(same[0].still_due), "invoices": [same[0].number]}
+            proposals.append(Proposal("payer_amount", 0.95 if learned else 0.85, evidence, allocations))
+        elif not same:
+            groups = _subset(items, line.amount, settings.tolerance)
+            for group in groups:
+                allocations, difference = allocate(line.amount, group, settings.tolerance)
+                evidence = {**payer, "amount": str(line.amount), "invoices": [i.number for i in group], "difference": str(difference)}
+                score = (0.92 if learned else 0.8) if len(groups) == 1 else 0.6
+                proposals.append(Proposal("grouped_payment", score, evidence, allocations))
+    if not proposals:
+        same = [i for i in book.items if i.still_due == line.amount and i.currency == line.currency]
+        for item in same[:3]:
+            proposals.append(Proposal("amount_only", 0.5 if len(same) == 1 else 0.3, {"amount": str(line.amount), "invoices": [item.number]},
+                                      (Allocation(item.id, line.amount),)))  # fmt: skip
+    allowed = [p for p in proposals if not any((line.id, a.invoice_id) in book.rejected for a in p.allocations)]
+    return sorted(allowed, key=lambda p: -p.score)
+
+
+def learnable(proposal: Proposal) -> bool:
+    return proposal.rule != "amount_only"
+
+
+def buyer_key(siren: str | None, name: str) -> str:
+    return siren or fold(name)
+
+
+def decide(proposals: Iterable[Proposal], settings: Settings) -> Proposal | None:
+    """The proposal applied without review: the best, when it reaches the threshold."""
+    best = next(iter(proposals), None)
+    return best if best is not None and best.score >= settings.threshold else None

@@ -1,0 +1,122 @@
+"""Finding invoice numbers in what a payer wrote: tolerant to spacing, separators, prefixes and several numbers in one line.  Pure.
+
+The text is cut into letter and digit tokens; consecutive tokens joined without their separators are looked up among the
+open invoices' numbers folded the same way ("FA 2026/12" → FA202612), the longest known first, else by their digits only
+("facture 2026-12" → 202612, when one invoice has them).  After a number, bare numbers joined by commas, "et", "and", "&",
+"/", "+" or "-" name its siblings: the same number with its last digit group replaced ("FA2026-12, 13 et 14" → FA2026-13, FA2026-14).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"[A-Z]+|\d+")
+_JOIN = re.compile(r"^[\s\-/._#:°]*$")
+_CONNECTOR = re.compile(r"^[\s,;/+&\-]*(?:(?:ET|AND|UND|Y|E)[\s,;/+&\-]*)?$")
+_CONNECTOR_WORDS = {"ET", "AND", "UND", "Y", "E"}
+MAX_TOKENS = 6
+MIN_DIGITS = 4  # a digits-only lookup needs at least this many digits (amounts and dates are shorter or differ)
+
+
+def fold(text: str) -> str:
+    """Upper case letters and digits only: how a reference is compared."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+@dataclass(frozen=True)
+class Found:
+    """An invoice number found in a text: the invoice's key, the text as written, and how (folded or digits only)."""
+
+    key: str
+    written: str
+    how: str  # "exact" (folded), "digits", "sibling"
+
+
+class ReferenceIndex:
+    """The open invoices' references (numbers, ERP references) folded, and by their digits when those are unique."""
+
+    def __init__(self, references: Iterable[tuple[str, str]]) -> None:
+        self.folded: dict[str, str] = {}
+        by_digits: dict[str, set[str]] = {}
+        self.written: dict[str, str] = {}
+        for key, reference in references:
+            if not reference:
+                continue
+            self.folded.setdefault(fold(reference), key)
+            self.written.setdefault(key, reference)
+            if len(digits(reference)) >= MIN_DIGITS:
+                by_digits.setdefault(digits(reference), set()).add(key)
+        self.digits = {d: next(iter(keys)) for d, keys in by_digits.items() if len(keys) == 1}
+
+    def exact(self, reference: str | None) -> str | None:
+        return self.folded.get(fold(reference)) if reference else None
+
+    def find(self, text: str | None) -> list[Found]:
+        """Every invoice named in `text`, in the order written, each once."""
+        if not text:
+            return []
+        upper = text.upper()
+        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(upper)]
+        found: list[Found] = []
+        seen: set[str] = set()
+        i = 0
+        while i < len(tokens):
+            hit = self._longest(upper, tokens, i)
+            if hit is None:
+                i += 1
+                continue
+            key, how, j = hit
+            if key not in seen:
+                seen.add(key)
+                found.append(Found(key, upper[tokens[i][1] : tokens[j][2]], how))
+            i = self._siblings(upper, tokens, j, key, found, seen)
+        return found
+
+    def _longest(self, upper: str, tokens: list[tuple[str, int, int]], i: int) -> tuple[str, str, int] | None:
+        best = None
+        joined = ""
+        for j in range(i, min(len(tokens), i + MAX_TOKENS)):
+            if j > i and not _JOIN.match(upper[tokens[j - 1][2] : tokens[j][1]]):
+                break
+            joined += tokens[j][0]
+            if joined in self.folded:
+                best = (self.folded[joined], "exact", j)
+            elif (
+                best is None
+                and joined.isdigit()
+                and joined in self.digits
+                and (j + 1 >= len(tokens) or not tokens[j + 1][0].isdigit() or not _JOIN.match(upper[tokens[j][2] : tokens[j + 1][1]]))
+            ):
+                best = (self.digits[joined], "digits", j)
+        return best
+
+    def _siblings(self, upper: str, tokens: list[tuple[str, int, int]], j: int, key: str, found: list[Found], seen: set[str]) -> int:
+        """Bare numbers after invoice `key` that replace its last digit group; the index of the token to go on from."""
+        written = self.written[key]
+        last = re.search(r"(\d+)\D*$", written)
+        if not last:
+            return j + 1
+        stem, width = written[: last.start(1)], len(last.group(1))
+        k = j + 1
+        while k < len(tokens):
+            between = upper[tokens[k - 1][2] : tokens[k][1]]
+            token = tokens[k][0]
+            if token in _CONNECTOR_WORDS and _CONNECTOR.match(between):
+                k += 1
+                continue
+            if not token.isdigit() or len(token) > width or not _CONNECTOR.match(between):
+                break
+            sibling = self.folded.get(fold(stem + token.zfill(width)))
+            if sibling is None:
+                break
+            if sibling not in seen:
+                seen.add(sibling)
+                found.append(Found(sibling, token, "sibling"))
+            k += 1
+        return k

@@ -1,0 +1,91 @@
+"""SWIFT MT940 customer statements, read with the `mt-940` library.
+
+The library is lenient (a field it does not understand is skipped); the file is first checked line by line so that
+a malformed :61: statement line, or a statement without its :20: reference, :25: account or :60F:/:60M: opening
+balance, is refused naming its line.  The :86: information is read for the usual structured keys (/EREF/, /REMI/,
+/NAME/, /IBAN/, /CRF/ or ?20… subfields are kept as free text).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import mt940
+
+from gateway.payments.parsed import Line, MalformedStatement, Statement
+
+_STATEMENT_LINE = re.compile(r"^:61:\d{6}(\d{4})?R?[CD][A-Z]?\d{1,12},\d{0,2}[A-Z][A-Z0-9]{3}.+")
+_TAG = re.compile(r"/(EREF|REMI|NAME|IBAN|CRF|BENM|ORDP|KREF|MREF)/")
+_IBAN = re.compile(r"IBAN[ :/]*([A-Z]{2}\d{2}[A-Z0-9]{11,30})")
+
+
+def is_mt940(data: bytes) -> bool:
+    head = data[:4096].decode("latin-1")
+    return ":20:" in head and (":25:" in head or ":61:" in head)
+
+
+def _check(text: str) -> None:
+    tags: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith(":61:") and not _STATEMENT_LINE.match(line):
+            why = "not an MT940 statement line (:61: date, C/D, amount with a comma, type)"
+            raise MalformedStatement(f"line {number}: {why}: {line[:60]!r}", f"line {number}")
+        if line.startswith(":"):
+            tags.add(line.split(":")[1])
+    missing = [tag for tag in ("20", "25") if tag not in tags] + ([] if {"60F", "60M"} & tags else ["60F"])
+    if missing:
+        raise MalformedStatement(f"The MT940 statement has no :{missing[0]}: field.", f":{missing[0]}:")
+
+
+def _tags(details: str) -> dict[str, str]:
+    parts = _TAG.split(details)
+    found = {parts[i]: parts[i + 1].strip(" /") for i in range(1, len(parts) - 1, 2)}
+    return {key: value for key, value in found.items() if value}
+
+
+def _date(value: object) -> date | None:
+    return date(value.year, value.month, value.day) if value is not None else None  # type: ignore[attr-defined]
+
+
+def parse(data: bytes) -> list[Statement]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    _check(text)
+    transactions = mt940.models.Transactions()
+    try:
+        transactions.parse(text)
+    except (ValueError, KeyError, IndexError, ArithmeticError) as exc:
+        raise MalformedStatement(f"The MT940 statement does not parse: {exc}.", "/") from None
+    head = transactions.data
+    ref = str(head.get("transaction_reference") or "")
+    if head.get("statement_number"):
+        ref = f"{ref}/{head['statement_number']}/{head.get('sequence_number') or ''}".rstrip("/")
+    account = str(head.get("account_identification") or "").replace(" ", "")
+    lines = []
+    for index, transaction in enumerate(transactions, 1):
+        values = transaction.data
+        details = " ".join(str(values.get(k) or "") for k in ("transaction_details", "extra_details")).strip()
+        tags = _tags(details)
+        iban = tags.get("IBAN") or (m.group(1) if (m := _IBAN.search(details)) else None)
+        amount = values["amount"]
+        customer = values.get("customer_reference")
+        lines.append(
+            Line(
+                f":61:[{index}]",
+                amount.amount,
+                amount.currency or values.get("currency") or "EUR",
+                _date(values.get("entry_date")),
+                _date(values.get("date")),
+                bank_ref=values.get("bank_reference") or (customer if customer and customer != "NONREF" else None),
+                end_to_end_id=tags.get("EREF") or (customer if customer and customer != "NONREF" else None),
+                creditor_ref=tags.get("CRF") or (tags["REMI"] if tags.get("REMI", "").startswith("RF") else None),
+                remittance=tags.get("REMI") or details or None,
+                payer_name=tags.get("NAME") or tags.get("ORDP"),
+                payer_iban=iban,
+            )
+        )
+    return [Statement("mt940", ref, account, None, lines)]

@@ -1,0 +1,142 @@
+"""POST /api/v1/bank-statements end to end on SQLite and PostgreSQL: import, idempotency, malformed files, 212, decisions, undo."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from gateway.payments import models as pm
+from gateway.payments import service
+from gateway.payments.effects import position
+from gateway.store import models as db
+from tests.payments.conftest import data, issue
+
+
+def _import(api, name_or_bytes):
+    body = data(name_or_bytes) if isinstance(name_or_bytes, str) else name_or_bytes
+    return api.post("/api/v1/bank-statements", data=body, headers={"Content-Type": "application/octet-stream"})
+
+
+def _payment(api, invoice_id: str) -> dict:
+    response = api.get(f"/api/v1/invoices/{invoice_id}/payment")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _codes(api, invoice_id: str) -> list[str]:
+    return [e["code"] for e in api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()["events"]]
+
+
+def test_camt053_import_matches_pays_and_records_212_once(api, database, archive):
+    invoices = {n: issue(api, database, archive, n)["id"] for n in ("F2026-000142", "FA2026-12", "FA2026-13", "FA2026-14")}
+    response = _import(api, "camt053_v08.xml")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["imported"], body["already_imported"], body["statements"][0]["format"]) == (3, 0, "camt.053.001.08")
+    by_reference, grouped, fee = body["lines"]
+    assert [(m["rule"], m["state"]) for m in by_reference["matches"]] == [("creditor_reference", "applied")]
+    assert [m["invoice_id"] for m in grouped["matches"]] == [invoices["FA2026-12"], invoices["FA2026-13"], invoices["FA2026-14"]]
+    assert {m["rule"] for m in grouped["matches"]} == {"text_references"} and fee["state"] == "unmatched"
+    for invoice_id in invoices.values():
+        payment = _payment(api, invoice_id)
+        assert (payment["status"], payment["amount_paid"], payment["still_due"]) == ("paid", "14947.54", "0.00")
+        assert _codes(api, invoice_id)[-1] == "212"
+    timeline = api.get(f"/api/v1/invoices/{invoices['F2026-000142']}/statuses").get_json()
+    assert timeline["payment"]["still_due"] == "0.00" and timeline["events"][-1]["source"] == "payment"
+
+    again = _import(api, "camt053_v08.xml")  # the same statement: nothing new
+    assert (again.status_code, again.get_json()["imported"], again.get_json()["already_imported"]) == (200, 0, 3)
+    assert [_codes(api, i).count("212") for i in invoices.values()] == [1, 1, 1, 1]
+
+
+def test_fees_partial_payment_and_not_delivered_invoice(api, database, archive):
+    fees = issue(api, database, archive, "F2026-000143")["id"]
+    partial = issue(api, database, archive, "FA2026-15")["id"]
+    undelivered = issue(api, database, archive, "F2026-000144", deliver=False)["id"]
+    assert _import(api, "camt054_v02.xml").status_code == 201
+    payment = _payment(api, fees)
+    assert (payment["status"], payment["payments"][0]["written_off"], payment["payments"][0]["amount"]) == ("paid", "2.50", "14945.04")
+    assert _codes(api, fees)[-1] == "212"
+    body = _import(api, "statement.mt940").get_json()
+    assert [line["state"] for line in body["lines"]] == ["matched", "matched", "unmatched"]
+    assert (_payment(api, partial)["status"], _payment(api, partial)["amount_paid"]) == ("partially_paid", "5000.00")
+    assert "212" not in _codes(api, partial)
+    paid = _payment(api, undelivered)
+    assert paid["status"] == "paid" and "needs an invoice that was delivered" in paid["payments"][0]["evidence"]["212"]
+    assert "212" not in _codes(api, undelivered)  # the lifecycle does not allow it yet: not recorded, and said so
+
+
+def test_malformed_statement_imports_nothing_and_names_the_element(api, database, archive):
+    issue(api, database, archive, "FA2026-12")
+    broken = data("camt053_v08.xml").replace(b'<Amt Ccy="EUR">12.00</Amt>', b"<Amt>12.00</Amt>")
+    response = _import(api, broken)
+    problem = response.get_json()
+    assert response.status_code == 422 and "Stmt[1]/Ntry[3]/Amt" in problem["detail"]
+    assert _import(api, b"\x00\x01 not a statement").status_code == 415
+    assert _import(api, b"").status_code == 400
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(pm.BankLine).join(pm.BankStatement).where(pm.BankStatement.account == "x")) == 0
+    assert _import(api, "camt053_v08.xml").get_json()["imported"] == 3  # nothing of the broken file was kept
+
+
+def test_a_persons_decision_is_never_overridden_and_undo_gives_the_212_back(api, database, archive):
+    first, second = issue(api, database, archive, "F2026-000142")["id"], issue(api, database, archive, "F2026-000143")["id"]
+    mt940 = data("statement.mt940").replace(b"/EREF/F2026-000144", b"/EREF/unknown")  # no reference: the amount fits both → review
+    [line, *_] = _import(api, mt940).get_json()["lines"]
+    assert line["state"] == "review" and {m["invoice_id"] for m in line["matches"]} >= {first}
+    rejected = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"reject": first})
+    assert rejected.status_code == 200 and all(m["invoice_id"] != first for m in rejected.get_json()["matches"])
+    confirmed = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [second]})
+    assert confirmed.status_code == 200 and confirmed.get_json()["state"] == "decided"
+    assert _payment(api, second)["payments"][0]["decided_by"].startswith("person:") and _codes(api, second)[-1] == "212"
+    with database.session() as session:  # a later automatic run leaves the person's decision alone
+        tenant_id = session.get(db.Invoice, second).tenant_id
+        service.run(session, archive, tenant_id)
+        assert session.get(pm.BankLine, line["id"]).state == pm.DECIDED
+        assert [m.decided_by[:7] for m in session.get(pm.BankLine, line["id"]).matches if m.state == pm.APPLIED] == ["person:"]
+    undone = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"undo": True})
+    assert undone.status_code == 200 and undone.get_json()["matches"] == []
+    assert _payment(api, second)["status"] == "unpaid"
+    timeline = api.get(f"/api/v1/invoices/{second}/statuses").get_json()
+    assert [e["code"] for e in timeline["events"]][-2:] == ["212", "212"] and timeline["payment"]["collected"] == "0.00"
+    with database.session() as session:
+        service.run(session, archive, tenant_id)
+        assert position(session, session.get(db.Invoice, second))["status"] == "unpaid"  # not matched again behind the person's back
+
+
+def test_the_iban_of_a_confirmed_match_is_learned(api, database, archive):
+    issue(api, database, archive, "F2026-000142")
+    _import(api, "camt053_v08.xml")  # paid by RF from DE89…: the IBAN now names the buyer
+    later = issue(api, database, archive, "F2026-000150")["id"]
+    line = data("camt054_v02.xml").replace(b"NTF-20261203-17", b"NTF-20261210-02").replace(b"14945.04", b"14947.54")
+    line = line.replace(b"<Dbtr><Nm>MARTIN BOULANGERIES</Nm></Dbtr>", b"<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>")
+    line = line.replace(b"Facture n\xc2\xb0 F 2026-000143 (frais deduits)", b"VIREMENT")
+    [matched] = _import(api, line).get_json()["lines"]
+    assert [(m["rule"], m["invoice_id"], m["evidence"]["learned"]) for m in matched["matches"]] == [("payer_amount", later, True)]
+
+
+def test_two_overlapping_imports_at_once_match_each_line_once(api, database, archive):
+    invoices = [issue(api, database, archive, n)["id"] for n in ("F2026-000142", "FA2026-12", "FA2026-13", "FA2026-14")]
+    with database.session() as session:
+        tenant_id = session.get(db.Invoice, invoices[0]).tenant_id
+    overlapping = data("camt053_v08.xml").replace(b"<Id>STMT-2026-12-02</Id>", b"<Id>STMT-2026-12-02-BIS</Id>")
+    errors: list[BaseException] = []
+
+    def run(body: bytes) -> None:
+        try:
+            service.import_file(database, archive, tenant_id, body)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(body,)) for body in (data("camt053_v08.xml"), overlapping)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    with database.session() as session:
+        lines = session.scalars(select(pm.BankLine).where(pm.BankLine.tenant_id == tenant_id)).all()
+        assert len(lines) == 3
+        applied = session.scalars(select(pm.PaymentMatch).where(pm.PaymentMatch.tenant_id == tenant_id, pm.PaymentMatch.state == pm.APPLIED)).all()
+        assert sorted(m.invoice_id for m in applied) == sorted(invoices)

@@ -1,0 +1,108 @@
+"""The engine's rules, each on its own: references exact and mangled, several numbers in one line, payer and amount, grouped payments."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from gateway.payments.matching import BankLineView, Book, OpenItem, Settings, decide, propose
+
+SETTINGS = Settings()
+
+
+def _items() -> list[OpenItem]:
+    items = [OpenItem(f"id{n}", f"FA2026-{n}", None, "356000000", "Boulangeries Martin SARL", Decimal("100.00") + n, "EUR") for n in range(10, 20)]
+    items.append(OpenItem("erp", "F2026-000500", "CMD-77812", "552120222", "Transports Lyonnais SA", Decimal("480.00"), "EUR"))
+    items.append(OpenItem("g1", "F2026-000601", None, "402000000", "Garage Petit", Decimal("1200.00"), "EUR"))
+    items.append(OpenItem("g2", "F2026-000602", None, "402000000", "Garage Petit", Decimal("800.00"), "EUR"))
+    items.append(OpenItem("g3", "F2026-000603", None, "402000000", "Garage Petit", Decimal("333.00"), "EUR"))
+    return items
+
+
+def _line(amount: str, remittance: str | None = None, *, line_id: int = 1, **kw) -> BankLineView:
+    values = {"end_to_end_id": None, "creditor_ref": None, "payer_name": None, "payer_iban": None, **kw}
+    return BankLineView(line_id, Decimal(amount), "EUR", remittance=remittance, **values)
+
+
+def _best(book: Book, line: BankLineView):
+    return decide(propose(book, line, SETTINGS), SETTINGS)
+
+
+def test_structured_creditor_reference_and_end_to_end_id():
+    book = Book(_items())
+    best = _best(book, _line("480.00", creditor_ref="RF15F2026000500"))  # wrong check digits: not the invoice's reference
+    assert best is None or best.rule != "creditor_reference"
+    from stdnum import iso11649
+
+    ref = next(f"RF{d:02d}F2026000500" for d in range(100) if iso11649.is_valid(f"RF{d:02d}F2026000500"))
+    best = _best(book, _line("480.00", creditor_ref=ref))
+    assert (best.rule, best.score, [a.invoice_id for a in best.allocations]) == ("creditor_reference", 1.0, ["erp"])
+    best = _best(book, _line("480.00", end_to_end_id="CMD-77812"))  # the ERP reference as end-to-end id
+    assert (best.rule, best.allocations[0].invoice_id, best.evidence["end_to_end_id"]) == ("end_to_end_id", "erp", "CMD-77812")
+
+
+def test_mangled_references_and_several_numbers_in_one_line():
+    book = Book(_items())
+    for text in ("FA2026-12, 13 et 14", "Paiement FA 2026/12 / 13-14", "fa2026 12 & 13 & 14 merci"):
+        best = _best(book, _line("339.00", text))  # 112 + 113 + 114
+        assert best is not None and best.rule == "text_references", text
+        assert [a.invoice_id for a in best.allocations] == ["id12", "id13", "id14"], text
+        assert best.evidence["difference"] == "0.00"
+    best = _best(book, _line("112.00", "Facture 2026-12"))  # no prefix: found by its digits
+    assert (best.rule, best.evidence["how"], best.allocations[0].invoice_id) == ("text_references", "digits", "id12")
+
+
+def test_fees_within_the_tolerance_are_written_off_and_a_partial_payment_stays_partial():
+    book = Book(_items())
+    best = _best(book, _line("108.50", "FA2026-12"))  # 3.50 of fees
+    [allocation] = best.allocations
+    assert (allocation.amount, allocation.written_off, best.rule) == (Decimal("108.50"), Decimal("3.50"), "text_reference")
+    best = _best(book, _line("50.00", "acompte FA2026-12"))
+    assert (best.allocations[0].amount, best.allocations[0].written_off) == (Decimal("50.00"), Decimal("0.00"))
+    best = _best(book, _line("150.00", "FA2026-12"))  # over-paid: all of it on the invoice
+    assert best.allocations[0].amount == Decimal("150.00") and best.evidence["difference"] == "38.00"
+    proposals = propose(book, _line("200.00", "FA2026-12 et 13"), SETTINGS)  # 225 due for two: short beyond the tolerance → review
+    assert decide(proposals, SETTINGS) is None and proposals[0].rule == "text_references"
+
+
+def test_payer_and_amount_learned_iban_and_fuzzy_name():
+    items = _items()
+    book = Book(items, payers={"DE89370400440532013000": {"552120222"}})
+    best = _best(book, _line("480.00", "virement", payer_iban="DE89370400440532013000"))
+    assert (best.rule, best.score, best.evidence["learned"]) == ("payer_amount", 0.95, True)
+    proposals = propose(book, _line("480.00", None, payer_name="TRANSPORTS LYONNAIS"), SETTINGS)
+    assert proposals[0].rule == "payer_amount" and proposals[0].evidence["similarity"] >= 88
+    assert decide(proposals, SETTINGS) is None  # a name alone is below the threshold: for review
+
+
+def test_grouped_payment_by_bounded_subset_sum():
+    book = Book(_items(), payers={"FR1420041010050500013M02606": {"402000000"}})
+    best = _best(book, _line("1533.00", None, payer_iban="FR1420041010050500013M02606"))  # 1200 + 333
+    assert best.rule == "grouped_payment" and sorted(a.invoice_id for a in best.allocations) == ["g1", "g3"]
+
+
+def test_a_rejected_pair_is_never_proposed_and_debits_are_not_matched():
+    book = Book(_items(), rejected={(7, "id12")})
+    assert all(a.invoice_id != "id12" for p in propose(book, _line("112.00", "FA2026-12", line_id=7), SETTINGS) for a in p.allocations)
+    assert propose(Book(_items()), _line("-112.00", "FA2026-12"), SETTINGS) == []
+
+
+def test_seeded_noisy_lines_are_matched_correctly():
+    """A small seeded version of the generator (bench/bench_reconciliation.py would run it at scale): mangled references."""
+    rng = random.Random(17)
+    items = [
+        OpenItem(f"i{n}", f"FA2026-{n:05d}", None, f"B{n % 40}", f"Client {n % 40}", Decimal(rng.randint(1000, 900000)) / 100, "EUR")
+        for n in range(1, 400)
+    ]
+    book = Book(items)
+    forms = ("{p} {y}-{n}", "{p}{y}/{n}", "fact. {p} {y} {n}", "Facture {y}-{n}", "{p}-{y}-{n} merci")
+    right = wrong = 0
+    for k in range(200):
+        item = rng.choice(items)
+        n = item.number.split("-")[1]
+        text = rng.choice(forms).format(p="FA", y="2026", n=n)
+        best = _best(book, _line(str(item.still_due), text, line_id=k))
+        if best is not None:
+            right += best.allocations[0].invoice_id == item.id
+            wrong += best.allocations[0].invoice_id != item.id
+    assert wrong == 0 and right >= 190

@@ -1,0 +1,63 @@
+"""Statement files read: camt.053 (001.08), camt.054 (001.02), MT940; the format detected; malformed files named where."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gateway.payments.parsed import MalformedStatement, UnsupportedStatement
+from gateway.payments.service import parse
+from tests.payments.conftest import data
+
+
+def test_camt053_statement_lines():
+    [statement] = parse(data("camt053_v08.xml"))
+    assert (statement.format, statement.ref, statement.account) == ("camt.053.001.08", "STMT-2026-12-02", "FR7630006000011234567890189")
+    first, grouped, fee = statement.lines
+    assert (first.amount, first.creditor_ref, first.payer_name, first.payer_iban, first.end_to_end_id) == (
+        Decimal("14947.54"), "RF58F2026000142", "BOULANGERIES MARTIN", "DE89370400440532013000", None,
+    )  # fmt: skip
+    assert first.position == "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]" and first.bank_ref == "BQ-20261202-0001-1"
+    assert (grouped.remittance, grouped.end_to_end_id, grouped.bank_ref) == ("Reglement FA2026-12, 13 et 14", "VIR-556677", "BQ-20261202-0002/1")
+    assert (fee.amount, fee.position) == (Decimal("-12.00"), "Stmt[1]/Ntry[3]")
+
+
+def test_camt054_version_02_amount_details_and_debtor_name():
+    [notification] = parse(data("camt054_v02.xml"))
+    assert (notification.format, notification.account) == ("camt.054.001.02", "FR7630006000011234567890189")
+    [line] = notification.lines
+    assert (line.amount, line.payer_name, line.remittance) == (Decimal("14945.04"), "MARTIN BOULANGERIES", "Facture n° F 2026-000143 (frais deduits)")
+
+
+@pytest.mark.parametrize("version", ["02", "04", "06", "08"])
+def test_every_camt_version_is_recognised(version):
+    text = data("camt054_v02.xml").replace(b"camt.054.001.02", f"camt.054.001.{version}".encode())
+    assert parse(text)[0].format == f"camt.054.001.{version}"
+
+
+def test_mt940_statement():
+    [statement] = parse(data("statement.mt940"))
+    assert (statement.format, statement.ref, statement.account) == ("mt940", "STMT20261204/00043/001", "FR7630006000011234567890189")
+    paid, deposit, fee = statement.lines
+    assert (paid.amount, paid.end_to_end_id, paid.payer_name, paid.payer_iban) == (
+        Decimal("14947.54"), "F2026-000144", "Boulangeries Martin SARL", "DE89370400440532013000",
+    )  # fmt: skip
+    assert (deposit.amount, deposit.remittance, fee.amount) == (Decimal("5000.00"), "Acompte facture FA2026-15", Decimal("-35.50"))
+
+
+def test_malformed_files_name_their_element_or_line():
+    with pytest.raises(MalformedStatement, match=r"Stmt\[1\]/Ntry\[2\]/Amt: 'douze' is not an amount"):
+        parse(
+            data("camt053_v08.xml").replace(b'<Amt Ccy="EUR">44842.62</Amt>\n        <CdtDbtInd>', b'<Amt Ccy="EUR">douze</Amt>\n        <CdtDbtInd>')
+        )
+    with pytest.raises(MalformedStatement, match=r"Ntry\[1\]/CdtDbtInd: CRDT or DBIT"):
+        parse(data("camt054_v02.xml").replace(b"<CdtDbtInd>CRDT</CdtDbtInd>", b"<CdtDbtInd>PLUS</CdtDbtInd>"))
+    with pytest.raises(MalformedStatement, match=r"^line 7: not an MT940 statement line"):
+        parse(data("statement.mt940").replace(b"C5000,00NTRF", b"C5000.00NTRF"))
+    with pytest.raises(MalformedStatement, match=r":25:"):
+        parse(data("statement.mt940").replace(b":25:FR7630006000011234567890189\r\n", b""))
+    with pytest.raises(UnsupportedStatement):
+        parse(b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"/>')
+    with pytest.raises(UnsupportedStatement):
+        parse(b"date;amount\n2026-12-01;12.00\n")
