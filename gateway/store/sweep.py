@@ -6,6 +6,8 @@ row refers to.  `find` lists those older than a grace period; `remove` deletes t
 
 - only files whose mtime is older than the grace period are candidates: a write in flight is young, and
   `BlobStore.put` renews the mtime of a stored file it reuses, so an old orphan taken up again is young too;
+  ages are measured on the clock that stamps the folder's files (`filesystem_now`), not this host's: a network
+  file system's server stamps them, and a host clock ahead of it would make every fresh file look old;
 - every column that names a stored file is checked (`BLOB_REFERENCES`; a test keeps the list complete),
   the archive's first: archived bytes are never deleted while an entry refers to them;
 - a file is renamed aside before it is deleted and its mtime read again: a `put` that reused it before
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -96,13 +99,23 @@ def _entries(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
                 continue
 
 
+def filesystem_now(folder: Path) -> float:
+    """Now, as the file system holding `folder` stamps a file written there (a probe, named as a temporary file)."""
+    handle, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}clock-", dir=folder)
+    try:
+        return os.fstat(handle).st_mtime
+    finally:
+        os.close(handle)
+        os.unlink(name)
+
+
 def find(database: Database, older_than_seconds: float) -> Findings:
     """The orphan blobs and temporary files of the database's document folder older than `older_than_seconds`.
 
     Only `<root>/xx/<62 hex>.bin` and `.tmp-*` files are considered: anything else there is left alone.
     """
     root = database.blobs.root
-    findings = Findings(root, time.time() - older_than_seconds)
+    findings = Findings(root, (filesystem_now(root) if root.is_dir() else time.time()) - older_than_seconds)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and _FOLDER_NAME.fullmatch(p.name)) if root.is_dir() else []
     for folder in folders:
         old: dict[str, tuple[Path, os.stat_result]] = {}

@@ -27,7 +27,7 @@ from gateway.store import models as db
 from gateway.store.blobs import TEMP_PREFIX
 from gateway.store.models import all_metadata
 from gateway.store.session import Database, upgrade
-from gateway.store.sweep import BLOB_REFERENCES, find, remove
+from gateway.store.sweep import BLOB_REFERENCES, filesystem_now, find, remove
 from tests.conftest import ROOT
 from tests.jobs import helpers
 
@@ -207,7 +207,7 @@ def test_a_blob_reused_by_a_write_in_flight_is_not_swept(gateway: Gateway) -> No
     after = blobs.path(blobs.put(b"another one, sent again while the sweep runs"))
     age({before, after})
     blobs.put(before.read_bytes())
-    assert before.stat().st_mtime > time.time() - 60
+    assert before.stat().st_mtime > filesystem_now(before.parent) - 60
     findings = find(gateway.database, DAY)
     assert [s.path for s in findings.orphans] == [after] and findings.recent == 1
     blobs.put(after.read_bytes())  # between the sweep's look and its deletion
@@ -229,3 +229,13 @@ def test_help_and_usage_errors(run) -> None:
     for bad in ("-1", "nan", "soon", "inf"):
         code, _, err = run("blobs", "sweep", "--older-than", bad)
         assert code == 2 and "not a number of hours" in err
+
+
+def test_ages_are_measured_on_the_file_systems_clock(gateway: Gateway, monkeypatch) -> None:
+    """A host clock a year ahead of the file system's (a network file system, a faked clock): a fresh orphan stays young."""
+    blobs = gateway.database.blobs
+    fresh = blobs.path(blobs.put(b"written just now, named by no row yet"))
+    ahead = time.time() + 365 * DAY
+    monkeypatch.setattr(time, "time", lambda: ahead)
+    assert fresh not in [s.path for s in find(gateway.database, DAY).orphans]
+    assert not [p for p in fresh.parent.iterdir() if p.name.startswith(f"{TEMP_PREFIX}clock-")]  # the probe is gone
