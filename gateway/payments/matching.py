@@ -9,13 +9,12 @@ person reviews.  A pair a person rejected is never proposed again.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from stdnum import iso11649
 
 from gateway.payments.references import ReferenceIndex, fold
@@ -23,6 +22,7 @@ from gateway.payments.references import ReferenceIndex, fold
 ZERO = Decimal("0.00")
 MAX_GROUP_ITEMS = 24  # a buyer's open items considered for a grouped payment (the oldest first)
 MAX_GROUP_SIZE = 6
+MAX_GROUP_NODES = 5000  # search steps per buyer and line
 NAME_SIMILARITY = 88  # rapidfuzz token_set_ratio, 0–100
 
 
@@ -74,8 +74,13 @@ class Book:
         self.by_id = {item.id: item for item in self.items}
         self.index = ReferenceIndex([(i.id, i.number) for i in self.items] + [(i.id, i.erp_reference or "") for i in self.items])
         self.by_buyer: dict[str, list[OpenItem]] = {}
+        self.by_amount: dict[Decimal, list[OpenItem]] = {}
         for item in self.items:
             self.by_buyer.setdefault(item.buyer_key, []).append(item)
+            self.by_amount.setdefault(item.still_due, []).append(item)
+        self.buyer_keys = list(self.by_buyer)
+        self.names_seen: dict[str, tuple[set[str], dict[str, Any]]] = {}  # payer name → close buyers (payers repeat)
+        self.buyer_names = [self.by_buyer[key][0].buyer_name.casefold() for key in self.buyer_keys]
 
 
 @dataclass(frozen=True)
@@ -132,25 +137,44 @@ def _payer_buyers(book: Book, line: BankLineView) -> tuple[set[str], dict[str, A
         return set(known), {"payer_iban": line.payer_iban, "learned": True}
     if not line.payer_name:
         return set(), {}
-    payer = line.payer_name.casefold()
-    scored = {key: fuzz.token_set_ratio(payer, items[0].buyer_name.casefold()) for key, items in book.by_buyer.items()}
-    close = {key for key, similarity in scored.items() if similarity >= NAME_SIMILARITY}
-    if not close:
+    cached = book.names_seen.get(line.payer_name)
+    if cached is not None:
+        return cached
+    found = process.extract(line.payer_name.casefold(), book.buyer_names, scorer=fuzz.token_set_ratio, score_cutoff=NAME_SIMILARITY, limit=5)
+    if not found:
+        book.names_seen[line.payer_name] = (set(), {})
         return set(), {}
-    return close, {"payer_name": line.payer_name, "similarity": max(scored[k] for k in close)}
+    result = {book.buyer_keys[index] for _, _, index in found}, {"payer_name": line.payer_name, "similarity": max(score for _, score, _ in found)}
+    book.names_seen[line.payer_name] = result
+    return result
 
 
 def _subset(items: list[OpenItem], amount: Decimal, tolerance: Decimal) -> list[list[OpenItem]]:
-    """The sets of 2 … MAX_GROUP_SIZE open items (credit notes count negative) whose sum is within `tolerance` below `amount` or equal."""
-    pool = items[:MAX_GROUP_ITEMS]
-    found = []
-    for size in range(2, min(MAX_GROUP_SIZE, len(pool)) + 1):
-        for combo in itertools.combinations(pool, size):
-            total = sum((i.still_due for i in combo), ZERO)
-            if ZERO <= total - amount <= tolerance or total == amount:
-                found.append(list(combo))
-                if len(found) > 1:
-                    return found
+    """The sets of 2 … MAX_GROUP_SIZE open items whose sum is `amount` or up to `tolerance` above it (fees); at most two.
+
+    Depth-first over the items sorted by amount, a branch cut as soon as its sum passes `amount` + `tolerance`, and
+    the whole search bounded (MAX_GROUP_NODES): a buyer with many open items costs the same as one with a few."""
+    pool = sorted((i for i in items[:MAX_GROUP_ITEMS] if i.still_due > 0), key=lambda i: i.still_due)
+    found: list[list[OpenItem]] = []
+    visited = 0
+    limit = amount + tolerance
+
+    def walk(start: int, chosen: list[OpenItem], total: Decimal) -> None:
+        nonlocal visited
+        for n in range(start, len(pool)):
+            visited += 1
+            if visited > MAX_GROUP_NODES or len(found) > 1:
+                return
+            now = total + pool[n].still_due
+            if now > limit:
+                return  # sorted: every later item is larger
+            picked = [*chosen, pool[n]]
+            if len(picked) >= 2 and now >= amount:
+                found.append(picked)
+            elif len(picked) < MAX_GROUP_SIZE:
+                walk(n + 1, picked, now)
+
+    walk(0, [], ZERO)
     return found
 
 
@@ -170,6 +194,8 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
         evidence = {"remittance": line.remittance, "found": [f.written for f in found], "how": how}
         rule = "text_reference" if len(found) == 1 and how == "exact" else "text_references"
         proposals.append(_by_reference(book, line, settings, [f.key for f in found], rule, 0.96 if how == "exact" else 0.9, evidence))
+    if any(p.score >= settings.threshold for p in _allowed(book, line, proposals)):
+        return _allowed(book, line, proposals)  # a reference settled it: the payer rules would only add weaker candidates
     buyers, payer = _payer_buyers(book, line)
     learned = bool(payer.get("learned"))
     for buyer in sorted(buyers):
@@ -187,10 +213,15 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
                 score = (0.92 if learned else 0.8) if len(groups) == 1 else 0.6
                 proposals.append(Proposal("grouped_payment", score, evidence, allocations))
     if not proposals:
-        same = [i for i in book.items if i.still_due == line.amount and i.currency == line.currency]
+        same = [i for i in book.by_amount.get(line.amount, []) if i.currency == line.currency]
         for item in same[:3]:
             proposals.append(Proposal("amount_only", 0.5 if len(same) == 1 else 0.3, {"amount": str(line.amount), "invoices": [item.number]},
                                       (Allocation(item.id, line.amount),)))  # fmt: skip
+    return _allowed(book, line, proposals)
+
+
+def _allowed(book: Book, line: BankLineView, proposals: list[Proposal]) -> list[Proposal]:
+    """Best first, without the pairs a person rejected."""
     allowed = [p for p in proposals if not any((line.id, a.invoice_id) in book.rejected for a in p.allocations)]
     return sorted(allowed, key=lambda p: -p.score)
 
