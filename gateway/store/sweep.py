@@ -41,6 +41,7 @@ BLOB_REFERENCES = (
     ("receptions", "message_sha256"),
     ("lifecycle_events", "message_sha256"),
     ("ppf_reports", "message_sha256"),
+    ("bank_statements", "sha256"),  # archived too (the archive entry keeps it); named for completeness
 )
 _BLOB_NAME = re.compile(r"[0-9a-f]{62}\.bin")
 _FOLDER_NAME = re.compile(r"[0-9a-f]{2}")
