@@ -16,9 +16,11 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request, own_invoice
-from gateway.api.problems import PROBLEM_CONTENT
 from gateway.payments import effects, service
 from gateway.payments import models as pm
+
+# RFC 9457 problem details, as gateway.api.problems documents them (not imported: this module only names the component).
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 bp = Blueprint("bank_statements", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
