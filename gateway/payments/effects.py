@@ -113,26 +113,43 @@ def _collected(session: Session, archive: Archive, invoice: db.Invoice, match: p
 
 
 def undo(session: Session, archive: Archive, match: pm.PaymentMatch, *, actor: str) -> None:
-    """Undo an applied match (and its siblings on the same line): 212 amounts given back as a new event; the line goes to review."""
+    """Undo an applied match (and its siblings on the same line); the line is then the person's (`decided`).
+
+    Each invoice it paid that is no longer fully paid gets back the 212 that settled it (recorded by this match or by
+    a later one of another line), as a new 212 with the amounts negated; nothing is deleted."""
     line = match.line
+    touched = []
     for sibling in [m for m in line.matches if m.state == pm.APPLIED]:
         sibling.state = pm.UNDONE
         sibling.evidence = {**sibling.evidence, "undone_by": actor}
-        if sibling.status_event_id is not None:
-            invoice = session.get(db.Invoice, sibling.invoice_id)
-            event = session.get(db.StatusEvent, sibling.status_event_id)
-            assert invoice is not None and event is not None
-            given = change_from_dict(event.detail or {})
-            back = StatusChange(
-                "212",
-                datetime.now(UTC).replace(microsecond=0),
-                codes.SELLER,
-                comment=f"Match of bank line {line.id} undone by {actor}",
-                amounts=tuple(Amount(a.type_code, -(a.amount or ZERO), a.currency, a.vat_rate, a.value_date) for a in given.amounts),
-            )
-            service.record(session, archive, invoice, back, source=service.SOURCE_PAYMENT, actor=f"payments:{actor}")
+        touched.append(sibling)
+    session.flush()
+    for sibling in touched:
+        invoice = session.get(db.Invoice, sibling.invoice_id)
+        assert invoice is not None
+        if sum((m.amount + m.written_off for m in applied_matches(session, invoice.id)), ZERO) >= due(invoice):
+            continue  # still fully paid by the other lines
+        query = select(pm.PaymentMatch).where(pm.PaymentMatch.invoice_id == invoice.id, pm.PaymentMatch.status_event_id.is_not(None))
+        for settled in session.scalars(query.order_by(pm.PaymentMatch.id)):
+            if not settled.evidence.get("212_given_back"):
+                _give_back(session, archive, invoice, settled, line, actor)
     line.state = pm.DECIDED  # a person undid it: no automatic run matches it again
     session.flush()
+
+
+def _give_back(session: Session, archive: Archive, invoice: db.Invoice, settled: pm.PaymentMatch, line: pm.BankLine, actor: str) -> None:
+    event = session.get(db.StatusEvent, settled.status_event_id)
+    assert event is not None
+    given = change_from_dict(event.detail or {})
+    back = StatusChange(
+        "212",
+        datetime.now(UTC).replace(microsecond=0),
+        codes.SELLER,
+        comment=f"Match of bank line {line.id} undone by {actor}",
+        amounts=tuple(Amount(a.type_code, -(a.amount or ZERO), a.currency, a.vat_rate, a.value_date) for a in given.amounts),
+    )
+    recorded = service.record(session, archive, invoice, back, source=service.SOURCE_PAYMENT, actor=f"payments:{actor}")
+    settled.evidence = {**settled.evidence, "212_given_back": recorded.event.id}
 
 
 def confirm(

@@ -140,3 +140,16 @@ def test_two_overlapping_imports_at_once_match_each_line_once(api, database, arc
         assert len(lines) == 3
         applied = session.scalars(select(pm.PaymentMatch).where(pm.PaymentMatch.tenant_id == tenant_id, pm.PaymentMatch.state == pm.APPLIED)).all()
         assert sorted(m.invoice_id for m in applied) == sorted(invoices)
+
+
+def test_undoing_an_earlier_partial_payment_gives_back_the_212_a_later_line_recorded(api, database, archive):
+    invoice_id = issue(api, database, archive, "FA2026-15")["id"]
+    [deposit, *_] = _import(api, "statement.mt940").get_json()["lines"][1:2]  # 5000.00 "Acompte facture FA2026-15"
+    rest = data("camt054_v02.xml").replace(b"14945.04", b"9947.54").replace(b"F 2026-000143 (frais deduits)", b"FA2026-15 solde")
+    assert _import(api, rest).get_json()["lines"][0]["state"] == "matched"
+    assert _payment(api, invoice_id)["status"] == "paid" and _codes(api, invoice_id).count("212") == 1
+    assert api.post(f"/api/v1/bank-lines/{deposit['id']}/decision", json={"undo": True}).status_code == 200
+    payment = _payment(api, invoice_id)
+    assert (payment["status"], payment["amount_paid"]) == ("partially_paid", "9947.54")
+    timeline = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
+    assert _codes(api, invoice_id).count("212") == 2 and timeline["payment"]["collected"] == "0.00"
