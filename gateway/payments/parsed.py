@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from gateway.errors import InputError
+
+AMOUNT = re.compile(r"^-?[0-9]{1,18}(\.[0-9]{1,5})?$")  # ISO 20022 ActiveOrHistoricCurrencyAndAmount: 18 digits, 5 decimals
 
 
 class MalformedStatement(InputError):
@@ -63,11 +66,8 @@ class Statement:
 
 def amount_of(text: str | None, where: str) -> Decimal:
     """A decimal amount (camt: "1234.50"; MT940 uses a comma and is converted before), or `MalformedStatement` naming `where`."""
-    try:
-        value = Decimal((text or "").strip())
-    except ArithmeticError:
-        value = None
-    if value is None or not value.is_finite():
+    value = Decimal(text.strip()) if text and AMOUNT.match(text.strip()) else None
+    if value is None:
         raise MalformedStatement(f"{where}: {text!r} is not an amount.", where)
     return value
 

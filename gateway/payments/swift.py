@@ -58,8 +58,14 @@ def parse(data: bytes) -> list[Statement]:
     transactions = mt940.models.Transactions()
     try:
         transactions.parse(text)
-    except (ValueError, KeyError, IndexError, ArithmeticError) as exc:
-        raise MalformedStatement(f"The MT940 statement does not parse: {exc}.", "/") from None
+        return [_statement(transactions)]
+    except MalformedStatement:
+        raise
+    except Exception as exc:  # a third-party parser of untrusted text: whatever it raises, the file is refused
+        raise MalformedStatement(f"The MT940 statement does not parse: {type(exc).__name__}: {exc}.", "/") from None
+
+
+def _statement(transactions: mt940.models.Transactions) -> Statement:
     head = transactions.data
     ref = str(head.get("transaction_reference") or "")
     if head.get("statement_number"):
@@ -88,4 +94,4 @@ def parse(data: bytes) -> list[Statement]:
                 payer_iban=iban,
             )
         )
-    return [Statement("mt940", ref, account, None, lines)]
+    return Statement("mt940", ref, account, None, lines)

@@ -51,6 +51,8 @@ def test_malformed_files_name_their_element_or_line():
         parse(
             data("camt053_v08.xml").replace(b'<Amt Ccy="EUR">44842.62</Amt>\n        <CdtDbtInd>', b'<Amt Ccy="EUR">douze</Amt>\n        <CdtDbtInd>')
         )
+    with pytest.raises(MalformedStatement, match=r"Stmt\[1\]/Ntry\[3\]/Amt: '1E\+400' is not an amount"):
+        parse(data("camt053_v08.xml").replace(b'<Amt Ccy="EUR">12.00</Amt>', b'<Amt Ccy="EUR">1E+400</Amt>'))
     with pytest.raises(MalformedStatement, match=r"Ntry\[1\]/CdtDbtInd: CRDT or DBIT"):
         parse(data("camt054_v02.xml").replace(b"<CdtDbtInd>CRDT</CdtDbtInd>", b"<CdtDbtInd>PLUS</CdtDbtInd>"))
     with pytest.raises(MalformedStatement, match=r"^line 7: not an MT940 statement line"):
