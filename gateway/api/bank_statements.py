@@ -28,6 +28,7 @@ conventions.apply(bp)
 
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024
 TOLERANCE = Decimal("5.00")
+MAX_ID = 2**31 - 1  # the largest integer id on every database
 
 
 def line_json(line: pm.BankLine) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def get_payment(invoice_id: str) -> Response:
 
 
 def _own_line(line_id: int) -> pm.BankLine:
-    line = db_session().get(pm.BankLine, line_id)
+    line = db_session().get(pm.BankLine, line_id) if 0 < line_id <= MAX_ID else None  # a larger number names nothing (and overflows)
     if line is None or line.tenant_id != current_tenant().id:
         raise ApiError(404, "not_found", f"No bank line {line_id}.")
     return line
@@ -231,7 +232,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "operationId": "decideBankLine",
             "summary": "A person's decision on a bank line: confirm invoices, reject one, or undo its match",
             "description": "Never overridden by a later automatic run.  Undo records a 212 giving back what the match collected.",
-            "parameters": [{"name": "line_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [{"name": "line_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ANY}}},
             "responses": {
                 "200": {"description": "The line after the decision", "content": {"application/json": {"schema": _LINE}}},

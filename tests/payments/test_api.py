@@ -85,6 +85,7 @@ def test_a_persons_decision_is_never_overridden_and_undo_gives_the_212_back(api,
     mt940 = data("statement.mt940").replace(b"/EREF/F2026-000144", b"/EREF/unknown")  # no reference: the amount fits both → review
     [line, *_] = _import(api, mt940).get_json()["lines"]
     assert line["state"] == "review" and {m["invoice_id"] for m in line["matches"]} >= {first}
+    assert api.post(f"/api/v1/bank-lines/{2**80}/decision", json={"undo": True}).status_code == 404  # not an id: no overflow
     rejected = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"reject": first})
     assert rejected.status_code == 200 and all(m["invoice_id"] != first for m in rejected.get_json()["matches"])
     confirmed = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [second]})
