@@ -37,6 +37,7 @@ from gateway.formats.profiles import Profile, get_profile
 from gateway.formats.typefaces import describe, undrawable
 from gateway.formats.ubl import read_ubl, write_ubl
 from gateway.jobs import outbox
+from gateway.metadata import check_metadata, erp_reference
 from gateway.model import schema_errors
 from gateway.model.invoice import Invoice, Party
 from gateway.model.schema import invoice_json_schema
@@ -102,6 +103,7 @@ class Processed:
     report: Report
     documents: dict[str, tuple[bytes, str]]
     whole: bool = True  # False for a MINIMUM / BASIC WL document: too little data for a UBL invoice
+    metadata: dict[str, Any] | None = None  # the ERP's own data on the invoice (gateway.metadata), stored and given back as is
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -127,7 +129,7 @@ def decode_json(data: Any) -> Invoice:
         ordered = sorted(details.values(), key=lambda d: d.pointer)
         raise InvalidInvoice(f"The invoice does not match the intake format ({len(ordered)} problem(s)).", ordered)
     try:
-        invoice = invoice_from_json(data)
+        invoice = invoice_from_json({name: value for name, value in data.items() if name != "metadata"})  # metadata: not the invoice's
     except DecodeError as exc:
         raise InvalidInvoice("The invoice does not match the intake format.", [Detail(exc.pointer, exc.message)]) from None
     check_values(invoice)
@@ -228,10 +230,11 @@ def read_json(data: Any, profile: str | None = None, *, raw: bytes | None = None
     """Decode intake JSON and complete its totals; `raw` (the request body) is kept as the input document."""
     prof = resolve_profile(profile)
     invoice = decode_json(data)
+    metadata = check_metadata(data["metadata"]) if "metadata" in data else None
     report = Report(syntax="json", profile=prof.name)
     _completed(invoice, report)
     input_bytes = raw if raw is not None else json.dumps(data, ensure_ascii=False).encode()
-    return Processed(invoice, prof, "json", report, {"input": (input_bytes, JSON_TYPE)})
+    return Processed(invoice, prof, "json", report, {"input": (input_bytes, JSON_TYPE)}, metadata=metadata)
 
 
 def _read_invoice(document: Document) -> Invoice:
@@ -284,6 +287,20 @@ def siren_of(party: Party) -> str | None:
     return None
 
 
+def identifier_tokens(party: Party) -> str:
+    """Every identifier of a party, each without spaces and in upper case, space-separated and padded (" A B "): the buyer filter's column.
+
+    A schemed identifier is there bare and as scheme:value (0225:732829320, as Peppol writes it)."""
+    tokens: list[str] = []
+    siren = siren_of(party)
+    given = [party.legal_registration_id, *party.identifiers, party.electronic_address]
+    for value in [siren, party.vat_id, *(i.value for i in given if i), *(f"{i.scheme}:{i.value}" for i in given if i and i.scheme)]:
+        token = "".join((value or "").split()).upper()
+        if token and token not in tokens:
+            tokens.append(token)
+    return f" {' '.join(tokens)} " if tokens else " "
+
+
 def find_duplicate(session: Session, tenant: db.Tenant, seller_siren: str | None, number: str, issue_date: date) -> db.Invoice | None:
     """The accepted invoice with the same seller SIREN, number and year of issue, if any."""
     siren_match = db.Invoice.seller_siren.is_(None) if seller_siren is None else db.Invoice.seller_siren == seller_siren
@@ -331,6 +348,7 @@ def add_invoice(
         buyer_name=invoice.buyer.name,
         buyer_siren=siren_of(invoice.buyer),
         buyer_vat_id=invoice.buyer.vat_id,
+        buyer_identifiers=identifier_tokens(invoice.buyer),
         tax_exclusive_amount=totals.tax_exclusive_amount if totals else None,
         tax_amount=totals.tax_amount if totals else None,
         tax_inclusive_amount=totals.tax_inclusive_amount if totals else None,
@@ -341,6 +359,8 @@ def add_invoice(
         status=status[0],
         status_label=status[1],
         report=report.to_dict(),
+        invoice_metadata=processed.metadata,
+        erp_reference=erp_reference(processed.metadata),
     )
     session.add(row)
     session.flush()
@@ -427,13 +447,27 @@ def submit_json(
     profile: str | None = None,
     raw: bytes | None = None,
     signer: Signer | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> db.Invoice:
-    """Accept an intake JSON invoice for `tenant`; `raw` is the request body, kept as the input document."""
-    return _accept(session, archive, tenant, read_json(data, profile, raw=raw), signer)
+    """Accept an intake JSON invoice for `tenant`; `raw` is the request body, kept as the input document.
+
+    `metadata` (checked by the caller), when the body has none of its own."""
+    processed = read_json(data, profile, raw=raw)
+    if metadata is not None:
+        processed.metadata = metadata
+    return _accept(session, archive, tenant, processed, signer)
 
 
 def submit_document(
-    session: Session, archive: Archive, tenant: db.Tenant, data: bytes, content_type: str | None, signer: Signer | None = None
+    session: Session,
+    archive: Archive,
+    tenant: db.Tenant,
+    data: bytes,
+    content_type: str | None,
+    signer: Signer | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> db.Invoice:
-    """Accept a UBL, CII or Factur-X document for `tenant`."""
-    return _accept(session, archive, tenant, read_received(data, content_type), signer)
+    """Accept a UBL, CII or Factur-X document for `tenant`, with the ERP's `metadata` (checked by the caller)."""
+    processed = read_received(data, content_type)
+    processed.metadata = metadata
+    return _accept(session, archive, tenant, processed, signer)

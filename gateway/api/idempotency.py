@@ -2,7 +2,7 @@
 
 The answer (status and exact body, error answers included) is stored in the same
 transaction as what the request created.  The same key with a different request
-(method, path, query, content type or body) is a 409.  A 5xx is not stored: the
+(method, path, query, content type, X-Gateway-Metadata or body) is a 409.  A 5xx is not stored: the
 request can be retried.
 """
 
@@ -20,6 +20,7 @@ from gateway.api.auth import current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, api_error_response, input_error_response
 from gateway.errors import InputError
+from gateway.metadata import HEADER as METADATA_HEADER  # part of the request: a retry with other metadata is another request
 from gateway.store.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -30,6 +31,9 @@ def _request_digest() -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.query_string.decode("latin-1"), request.mimetype):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    metadata = request.headers.get(METADATA_HEADER)
+    if metadata is not None:  # only when given: the digests of requests without it stay what they were
+        digest.update(b"metadata\x00" + metadata.encode("utf-8", "surrogatepass") + b"\x00")
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
-from gateway import intake
-from gateway.api import conventions
+from gateway import intake, metadata
+from gateway.api import conventions, listing
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, config, database, db_session, signer
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
+from gateway.api.params import bool_param, text_param
+from gateway.api.params import int_param as int_param  # the other blueprints read it from here
 from gateway.store import models as db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,8 +28,6 @@ conventions.apply(bp)
 XML_TYPES = ("application/xml", "text/xml")
 PDF_TYPES = ("application/pdf",)
 UUID = db.ID_PATTERN
-MAX_PER_PAGE = 100
-MAX_PAGE = 100_000
 DOCUMENT_FILES = {
     "input": "input",
     "canonical": "canonical.json",
@@ -77,48 +74,21 @@ def json_request() -> tuple[bytes, Any]:
     return json_body()
 
 
-def _param(name: str) -> str | None:
-    """A query parameter; text XML or the database could not hold is refused."""
-    value = request.args.get(name)
-    if value is not None and not intake.xml_safe(value):
-        raise ApiError(400, "bad_request", f"Query parameter {name} holds control characters.", [(f"?{name}", "control characters")])
-    return value
-
-
-def int_param(name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter from `low` to `high` (its length is checked first: int() of 5,000 digits raises)."""
-    value = _param(name)
-    if value is None or value == "":
-        return default
-    if not (value.isascii() and value.isdigit() and len(value) <= len(str(high))) or not low <= int(value) <= high:
-        raise ApiError(400, "bad_request", f"Query parameter {name} must be an integer from {low} to {high}.", [(f"?{name}", "out of range")])
-    return int(value)
-
-
-def _date_param(name: str) -> date | None:
-    value = _param(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, "bad_request", f"Query parameter {name} must be an ISO date (YYYY-MM-DD).", [(f"?{name}", "not an ISO date")]) from None
-
-
-def _bool_param(name: str, default: bool) -> bool:
-    value = (_param(name) or "").lower()
-    if value == "":
-        return default
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise ApiError(400, "bad_request", f"Query parameter {name} must be true or false.", [(f"?{name}", "not a boolean")])
-
-
 def _profile() -> str:
     """The Factur-X profile asked for (?profile=), else the configured default."""
-    return _param("profile") or config().default_profile
+    return text_param("profile") or config().default_profile
+
+
+def header_metadata() -> dict[str, Any] | None:
+    """The ERP's metadata from the X-Gateway-Metadata header (JSON; None when absent), checked (422 when it cannot be kept)."""
+    value = request.headers.get(metadata.HEADER)
+    if value is None:
+        return None
+    try:
+        text = value.encode("latin-1").decode("utf-8")  # the header's bytes, as the client wrote them
+    except UnicodeError:
+        text = value
+    return metadata.parse_header(text)
 
 
 def own_invoice(invoice_id: str) -> db.Invoice:
@@ -160,6 +130,7 @@ def invoice_summary(row: db.Invoice) -> dict[str, Any]:
         "status_label": row.status_label,
         "validation": {"valid": bool(report.get("valid")), "fatal": report.get("fatal", 0), "warnings": report.get("warnings", 0)},
         "created_at": row.created_at.isoformat(),
+        "metadata": row.invoice_metadata or {},
         "links": {
             "self": url_for("api.get_invoice", invoice_id=row.id),
             "documents": {
@@ -194,55 +165,22 @@ def create_invoice() -> Response:
     session, store, tenant = db_session(), archive(), current_tenant()
     if _body_kind() == "json":
         raw, data = json_body()
-        row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw, signer=signer())
+        extra = header_metadata()
+        if extra is not None and isinstance(data, dict) and "metadata" in data:
+            twice = f"Metadata is given twice, in the body and in {metadata.HEADER}: give it once."
+            raise ApiError(400, "bad_request", twice, [("header", metadata.HEADER)])
+        row = intake.submit_json(session, store, tenant, data, _profile(), raw=raw, signer=signer(), metadata=extra)
     else:
-        row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype, signer=signer())
+        extra = header_metadata()
+        row = intake.submit_document(session, store, tenant, request.get_data(cache=True), request.mimetype, signer=signer(), metadata=extra)
     location = url_for("api.get_invoice", invoice_id=row.id)
     return json_response(invoice_detail(row), 201, {"Location": location})
 
 
 @bp.get("/invoices")
 def list_invoices() -> Response:
-    """The tenant's invoices, newest first, filtered by status, issue date range and buyer (name, SIREN or VAT id)."""
-    page = int_param("page", 1, 1, MAX_PAGE)
-    per_page = int_param("per_page", 20, 1, MAX_PER_PAGE)
-    filters = [db.Invoice.tenant_id == current_tenant().id]
-    status, start, end, buyer = _param("status"), _date_param("from"), _date_param("to"), _param("buyer")
-    if status:
-        filters.append(db.Invoice.status == status)
-    if start:
-        filters.append(db.Invoice.issue_date >= start)
-    if end:
-        filters.append(db.Invoice.issue_date <= end)
-    if buyer:
-        filters.append(
-            or_(
-                func.lower(db.Invoice.buyer_name).contains(buyer.lower(), autoescape=True),
-                db.Invoice.buyer_siren == buyer,
-                func.upper(db.Invoice.buyer_vat_id) == buyer.upper().replace(" ", ""),
-            )
-        )
-    session = db_session()
-    total = session.scalar(select(func.count()).select_from(db.Invoice).where(*filters)) or 0
-    rows = session.scalars(
-        select(db.Invoice)
-        .where(*filters)
-        .options(selectinload(db.Invoice.documents))
-        .order_by(db.Invoice.created_at.desc(), db.Invoice.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    query = {k: v for k, v in request.args.items() if k in ("status", "from", "to", "buyer") and v}
-    has_next = page * per_page < total
-    return json_response(
-        {
-            "items": [invoice_summary(row) for row in rows],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "next": url_for("api.list_invoices", page=page + 1, per_page=per_page, **query) if has_next else None,
-        }
-    )
+    """The tenant's invoices, newest first: filters and paging in `gateway.api.listing`."""
+    return json_response(listing.invoice_list(db_session(), current_tenant().id, invoice_summary))
 
 
 @bp.get("/invoices/<invoice_id>")
@@ -306,5 +244,5 @@ def validate_only() -> Response:
         _raw, data = json_body()
         report = intake.validate_json(data, _profile())
     else:
-        report = intake.validate_document(request.get_data(cache=True), request.mimetype, french=_bool_param("french", True))
+        report = intake.validate_document(request.get_data(cache=True), request.mimetype, french=bool_param("french", True))
     return json_response(report.to_dict())

@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from gateway.api import archive, conventions, delivery, inbound, signatures, statuses, webhooks
+from gateway import metadata
+from gateway.api import archive, conventions, delivery, inbound, listing, signatures, statuses, webhooks
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
 
@@ -59,6 +60,7 @@ SUMMARY_PROPERTIES: dict[str, Any] = {
     "status_label": STRING,
     "validation": _object({"valid": {"type": "boolean"}, "fatal": INTEGER, "warnings": INTEGER}),
     "created_at": {"type": "string", "format": "date-time"},
+    "metadata": {"type": "object", "description": "The ERP's metadata on the invoice, as given at intake ({} when none)."},
     "links": _object(
         {
             "self": STRING,
@@ -144,15 +146,7 @@ def _own_schemas() -> dict[str, Any]:
         "InvoiceDetail": _object(
             {**SUMMARY_PROPERTIES, "report": _ref("ValidationReport"), "events": {"type": "array", "items": _ref("StatusEvent")}}
         ),
-        "InvoiceList": _object(
-            {
-                "items": {"type": "array", "items": _ref("InvoiceSummary")},
-                "page": INTEGER,
-                "per_page": INTEGER,
-                "total": INTEGER,
-                "next": _nullable({"type": "string", "description": "The next page, or null on the last one."}),
-            }
-        ),
+        "InvoiceList": listing.LIST_SCHEMA,
         "Health": _object({"status": {"type": "string", "enum": ["ok"]}}),
         "Readiness": _object(
             {
@@ -205,6 +199,14 @@ IDEMPOTENCY_PARAM = {
     "description": "Retrying with the same key and the same request replays the first answer (status and body); "
     "the same key with a different request is a 409.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+METADATA_PARAM = {
+    "name": metadata.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The ERP's metadata on the invoice, as a JSON object (see the `metadata` member of the intake format, which a JSON body "
+    "may carry instead): for UBL, CII and Factur-X bodies.",
+    "schema": {"type": "string", "contentMediaType": "application/json"},
 }
 INVOICE_ID_PARAM = {"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -275,7 +277,7 @@ def _paths() -> dict[str, Any]:
                 'Answer 201 in both outcomes: `status` "200" (Déposée) when no fatal finding, or `status` "rejected" with the report saying '
                 "why; a rejected invoice is stored for inspection and never routed, and its generated documents are not served (409).  "
                 "A duplicate of an accepted invoice (same seller SIREN, number and year of issue) is a 409 naming the existing one.",
-                "parameters": [PROFILE_PARAM, IDEMPOTENCY_PARAM],
+                "parameters": [PROFILE_PARAM, IDEMPOTENCY_PARAM, METADATA_PARAM],
                 "requestBody": _document_body("InvoiceIntake"),
                 "responses": {
                     "201": {
@@ -289,14 +291,8 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listInvoices",
                 "summary": "The tenant's invoices, newest first",
-                "parameters": [
-                    _query("status", 'Lifecycle status code ("200" …) or "rejected".', STRING),
-                    _query("from", "Issue date on or after (YYYY-MM-DD).", {"type": "string", "format": "date"}),
-                    _query("to", "Issue date on or before (YYYY-MM-DD).", {"type": "string", "format": "date"}),
-                    _query("buyer", "Part of the buyer's name, or its SIREN or VAT identifier.", STRING),
-                    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
-                    _query("per_page", "Invoices per page.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-                ],
+                "description": "Filters combine (AND); paging by page number or by cursor (stable while invoices arrive).",
+                "parameters": listing.OPENAPI_PARAMETERS,
                 "responses": {"200": {"description": "One page", "content": _json("InvoiceList")}, **_errors(400, 401)},
             },
         },

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from gateway import metadata
 from gateway.model.invoice import Invoice
 
 SCHEMA_ID = "https://pdp-gateway.example/schemas/invoice.schema.json"
@@ -81,6 +82,7 @@ def invoice_json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     root = _object_schema(Invoice, defs)
     root["properties"]["lines"]["minItems"] = 1
+    root["properties"]["metadata"] = metadata.json_schema()  # the ERP's own data: stored beside the invoice, not in it
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -152,6 +152,8 @@ class Invoice(Base):
             postgresql_where=text("state != 'rejected'"),
         ),
         Index("ix_invoices_tenant_created", "tenant_id", "created_at"),
+        Index("ix_invoices_tenant_number", "tenant_id", "number"),
+        Index("ix_invoices_tenant_erp_reference", "tenant_id", "erp_reference"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -167,6 +169,8 @@ class Invoice(Base):
     buyer_name: Mapped[str] = mapped_column(Text)
     buyer_siren: Mapped[str | None] = mapped_column(Text)
     buyer_vat_id: Mapped[str | None] = mapped_column(Text)
+    # Every identifier of the buyer (SIREN, SIRET, VAT, electronic address …), space-separated and padded: " A B ", for ?buyer=.
+    buyer_identifiers: Mapped[str | None] = mapped_column(Text)
     tax_exclusive_amount: Mapped[Decimal | None] = mapped_column(Amount)
     tax_amount: Mapped[Decimal | None] = mapped_column(Amount)
     tax_inclusive_amount: Mapped[Decimal | None] = mapped_column(Amount)
@@ -177,6 +181,9 @@ class Invoice(Base):
     status: Mapped[str] = mapped_column(String(16))  # latest lifecycle status code ("200" …) or "rejected"
     status_label: Mapped[str] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The ERP's own data on the invoice (gateway.metadata), given back as is; `erp_reference` is its one member the list filters on.
+    invoice_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
+    erp_reference: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

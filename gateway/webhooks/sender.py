@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 
 def _invoice_data(invoice: db.Invoice) -> dict[str, Any]:
+    """The invoice an event is about, with the ERP's metadata on it ({} when it gave none)."""
     return {"id": invoice.id, "number": invoice.number, "direction": invoice.direction, "state": invoice.state, "status": invoice.status,
-            "status_label": invoice.status_label}  # fmt: skip
+            "status_label": invoice.status_label, "metadata": invoice.invoice_metadata or {}}  # fmt: skip
 
 
 def subscriptions(session: Session, tenant_id: int) -> list[Subscription]:
