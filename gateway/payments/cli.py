@@ -12,6 +12,11 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_REFUSED = 0, 2
+IMPORT_HELP = (
+    "Import bank statements (camt.053, camt.054 or MT940) for a tenant and match their lines to its invoices. "
+    "Each file is imported whole or not at all: a malformed file is reported with the line or element at fault, "
+    "and the other files go on. A line already imported is not imported again."
+)
 BAR = 30
 
 
@@ -63,7 +68,12 @@ def _import(args: argparse.Namespace) -> int:
 def add_commands(commands: argparse._SubParsersAction) -> None:
     payments = commands.add_parser("payments", help="bank statements and payments", description="Bank statements and payment matching.")
     sub = payments.add_subparsers(dest="payments_command", required=True, metavar="COMMAND")
-    imported = sub.add_parser("import", help="import statement files and match their lines", description=__doc__)
+    imported = sub.add_parser(
+        "import",
+        help="import statement files and match their lines",
+        description=IMPORT_HELP,
+        epilog="Exit codes: 0 every file imported (or already imported), 2 a file refused.",
+    )
     imported.add_argument("files", nargs="+", type=Path, metavar="FILE", help="camt.053, camt.054 or MT940 file")
     imported.add_argument("--tenant", required=True, help="the tenant whose account it is")
     imported.set_defaults(func=_import)
