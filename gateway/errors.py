@@ -14,6 +14,10 @@ class InputError(ValueError):
         self.message = message
         self.pointer = pointer
 
+    def members(self) -> dict[str, object]:
+        """Facts a client acts on besides the message (the existing invoice of a duplicate …): members of the API's answer."""
+        return {}
+
 
 class UnsupportedDocument(InputError):
     """Not a document type the gateway reads (not UBL, CII or a Factur-X PDF)."""

@@ -85,6 +85,9 @@ class DuplicateInvoice(InputError):
         super().__init__(message, "/number")
         self.existing_id = existing_id
 
+    def members(self) -> dict[str, object]:
+        return {"existing_invoice": self.existing_id}
+
 
 class UnknownProfile(InputError):
     """A Factur-X profile name the gateway does not know."""

@@ -5,7 +5,7 @@ up to its own limit of 1 GB by default: the application's `max_body_bytes` alone
 after a client had filled the disk.  The server's limit is therefore the configured one: a body
 declared (or, chunked, growing) past it is refused by waitress before it is stored.  That refusal is
 answered by the application's own error handler (waitress' is plain text), so an API client gets the
-API's JSON error, the same as for any other error; the portal gets Flask's page.
+API's problem details (application/problem+json), the same as for any other error; the portal gets Flask's page.
 A slow client costs a socket, not a thread: waitress hands a request to a thread only once it is
 complete, and closes connections silent for `channel_timeout` seconds.
 """

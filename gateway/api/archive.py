@@ -15,6 +15,7 @@ from gateway.api import conventions
 from gateway.api.auth import authenticate
 from gateway.api.context import config, db_session
 from gateway.api.errors import json_response
+from gateway.api.problems import PROBLEM_CONTENT
 from gateway.archive.service import Archive
 
 bp = Blueprint("archive", __name__, url_prefix="/api/v1/archive")
@@ -71,7 +72,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "200": {"description": "The verification result", "content": {"application/json": {"schema": VERIFICATION_SCHEMA}}},
                 "401": {
                     "description": "Missing, unknown or revoked API key",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": PROBLEM_CONTENT,
                 },
             },
         }

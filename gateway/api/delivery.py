@@ -21,6 +21,7 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import UUID, int_param, own_invoice
+from gateway.api.problems import PROBLEM_CONTENT
 from gateway.jobs import outbox
 from gateway.jobs.models import DEAD, PENDING, RETRYING, SANDBOX, STATES, UNROUTABLE, Delivery
 from gateway.store import models as db
@@ -155,7 +156,6 @@ def retry(delivery_id: str) -> Response:
 
 _STRING, _NULLABLE_STRING = {"type": "string"}, {"type": ["string", "null"]}
 _TIME, _NULLABLE_TIME = {"type": "string", "format": "date-time"}, {"type": ["string", "null"], "format": "date-time"}
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def _closed(properties: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +248,7 @@ def _query_param(name: str, description: str, schema: dict[str, Any]) -> dict[st
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-_UNAUTHORIZED = {"description": "Missing, unknown or revoked API key", "content": _ERROR}
+_UNAUTHORIZED = {"description": "Missing, unknown or revoked API key", "content": PROBLEM_CONTENT}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/invoices/{invoice_id}/route": {
         "get": {
@@ -262,7 +262,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "The routing decision", "content": {"application/json": {"schema": ROUTE_SCHEMA}}},
                 "401": _UNAUTHORIZED,
-                "404": {"description": "No such invoice for this tenant", "content": _ERROR},
+                "404": {"description": "No such invoice for this tenant", "content": PROBLEM_CONTENT},
             },
         }
     },
@@ -277,7 +277,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "One page, latest change first", "content": {"application/json": {"schema": DELIVERY_LIST_SCHEMA}}},
-                "400": {"description": "Bad query parameter", "content": _ERROR},
+                "400": {"description": "Bad query parameter", "content": PROBLEM_CONTENT},
                 "401": _UNAUTHORIZED,
             },
         }
@@ -293,8 +293,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "The delivery, pending again", "content": {"application/json": {"schema": DELIVERY_SCHEMA}}},
                 "401": _UNAUTHORIZED,
-                "404": {"description": "No such delivery for this tenant", "content": _ERROR},
-                "409": {"description": "Neither dead nor unroutable", "content": _ERROR},
+                "404": {"description": "No such delivery for this tenant", "content": PROBLEM_CONTENT},
+                "409": {"description": "Neither dead nor unroutable", "content": PROBLEM_CONTENT},
             },
         }
     },

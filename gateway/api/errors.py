@@ -1,11 +1,11 @@
-"""Every API error has one shape: `{"error": {"code", "message", "details": [{"pointer", "message"}]}}`.
+"""Every API error is an RFC 9457 problem (`application/problem+json`, see `gateway.api.problems`).
 
 Input problems map to their 4xx; an official artefact that cannot run is a 503
 (never a pass).  An unreachable database (dropped connections, a restart) is a 503
 with Retry-After, and so is a document folder that refuses writes (507 when full):
 the request's transaction is rolled back, nothing half-written is acknowledged, and
 the client retries (with its Idempotency-Key).  Anything else is a bug, logged with
-its traceback and answered with a JSON 500 that reveals nothing.  Paths outside the API keep Flask's default
+its traceback and answered with a 500 problem that reveals nothing.  Paths outside the API keep Flask's default
 pages.
 """
 
@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from gateway.api import problems
 from gateway.errors import InputError
 from gateway.store.blobs import StorageError
+from gateway.store.session import unavailable
 from gateway.validation.schematron import ArtefactError
 
 log = logging.getLogger(__name__)
@@ -32,39 +32,59 @@ RETRY_AFTER_SECONDS = "5"
 
 
 class ApiError(Exception):
-    """An error answer decided by the web layer (auth, parameters, idempotency …)."""
+    """An error answer decided by the web layer (auth, parameters, idempotency …); `members` are the problem's own members."""
 
-    def __init__(self, status: int, code: str, message: str, details: Iterable[tuple[str, str]] = (), headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Iterable[tuple[str, str]] = (),
+        headers: dict[str, str] | None = None,
+        members: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = list(details)
         self.headers = headers or {}
+        self.members = members or {}
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer with stable bytes (the idempotency replay returns them unchanged)."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return Response(body, status=status, mimetype="application/json", headers=headers)
+    return Response(_dumps(data), status=status, mimetype="application/json", headers=headers)
 
 
-def error_response(status: int, code: str, message: str, details: Iterable[tuple[str, str]] = (), headers: dict[str, str] | None = None) -> Response:
-    error = {"code": code, "message": message, "details": [{"pointer": p, "message": m} for p, m in details]}
-    return json_response({"error": error}, status, headers)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Iterable[tuple[str, str]] = (),
+    headers: dict[str, str] | None = None,
+    members: dict[str, Any] | None = None,
+) -> Response:
+    """The problem details answer: `message` is its `detail`, each (pointer, message) of `details` an entry of `errors`."""
+    body = problems.problem(status, code, message, details, members)
+    return Response(_dumps(body), status=status, mimetype=problems.MEDIA_TYPE, headers=headers)
 
 
-def input_error_response(exc: InputError) -> Response:
+def input_error_response(exc: InputError, message: str | None = None) -> Response:
     """The answer to an input error; lists every detail it carries (intake errors list them all)."""
     details = getattr(exc, "details", None)
-    if details is not None:
-        return error_response(exc.status, exc.code, exc.message, [(d.pointer, d.message) for d in details])
     pairs = [(exc.pointer, exc.message)] if exc.pointer is not None else []
-    return error_response(exc.status, exc.code, exc.message, pairs)
+    if details is not None:
+        pairs = [(d.pointer, d.message) for d in details]
+    return error_response(exc.status, exc.code, message or exc.message, pairs, members=exc.members())
 
 
 def api_error_response(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers, exc.members)
 
 
 def _is_api_request() -> bool:
@@ -99,15 +119,10 @@ def _storage_error(exc: StorageError) -> Response:
     return _unavailable("storage_unavailable", "The document storage cannot be written; nothing was accepted.")
 
 
-def _database_unavailable(exc: DBAPIError) -> bool:
-    """A lost or refused connection (a server restart, dropped connections, a locked SQLite file), not a bug in a statement."""
-    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-
-
 def _unexpected(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
-    if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and _database_unavailable(exc)):
+    if unavailable(exc):
         log.error("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0])
         return _unavailable(
             "database_unavailable", "The database is unavailable; retry later (with the same Idempotency-Key a completed request answers as before)."

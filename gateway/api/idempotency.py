@@ -1,6 +1,6 @@
 """`Idempotency-Key` on POST: a retry of the same request gets the first answer back, and nothing new is created.
 
-The answer (status and exact body, error answers included) is stored in the same
+The answer (status and exact body, error answers included: a problem is replayed as one) is stored in the same
 transaction as what the request created.  The same key with a different request
 (method, path, query, content type, X-Gateway-Metadata or body) is a 409.  A 5xx is not stored: the
 request can be retried.
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.api.auth import current_tenant
 from gateway.api.context import db_session
 from gateway.api.errors import ApiError, api_error_response, input_error_response
+from gateway.api.problems import MEDIA_TYPE
 from gateway.errors import InputError
 from gateway.metadata import HEADER as METADATA_HEADER  # part of the request: a retry with other metadata is another request
 from gateway.store.models import IdempotencyRecord
@@ -44,7 +45,14 @@ def _replay(record: IdempotencyRecord, digest: str) -> Response:
     headers = {"Idempotent-Replayed": "true"}
     if record.response_status == 201:
         headers["Location"] = json.loads(record.response_body)["links"]["self"]
-    return Response(record.response_body, status=record.response_status, mimetype="application/json", headers=headers)
+    return Response(record.response_body, status=record.response_status, mimetype=_media_type(record), headers=headers)
+
+
+def _media_type(record: IdempotencyRecord) -> str:
+    """The stored answer's media type: a problem for an error (one stored before problem details keeps its JSON type)."""
+    if record.response_status >= 400 and not record.response_body.startswith('{"error":'):
+        return MEDIA_TYPE
+    return "application/json"
 
 
 def _key() -> str | None:

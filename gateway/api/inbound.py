@@ -15,9 +15,10 @@ from flask import Blueprint, Response, request, url_for
 from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, config, db_session
-from gateway.api.errors import ApiError, error_response, json_response
+from gateway.api.errors import ApiError, input_error_response, json_response
 from gateway.api.idempotency import idempotent
 from gateway.api.invoices import PDF_TYPES, XML_TYPES, int_param, invoice_summary, json_request
+from gateway.api.problems import PROBLEM_CONTENT
 from gateway.reception import inbox, service
 from gateway.reception.models import ACCEPTED, REJECTED, Reception
 from gateway.reception.peppol import InvoiceAnswer, access_point_id, receive_sbd
@@ -49,8 +50,7 @@ def entry_json(reception: Reception) -> dict[str, Any]:
 
 def _unreadable(exc: service.UnreadableDocument) -> Response:
     """The answer to bytes without a readable invoice: the problem's 4xx, naming the reception that keeps them (committed)."""
-    message = f"{exc.message} The bytes were kept as reception {exc.reception_id}."
-    return error_response(exc.status, exc.code, message, [(exc.pointer or "/", exc.message), ("reception", exc.reception_id)])
+    return input_error_response(exc, f"{exc.message} The bytes were kept as reception {exc.reception_id}.")
 
 
 @bp.post("/inbound")
@@ -138,7 +138,6 @@ def ack_many() -> Response:
 
 _STRING, _NULLABLE_STRING = {"type": "string"}, {"type": ["string", "null"]}
 _TIME, _NULLABLE_TIME = {"type": "string", "format": "date-time"}, {"type": ["string", "null"], "format": "date-time"}
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def _closed(properties: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +145,7 @@ def _closed(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": _ERROR}
+    return {"description": description, "content": PROBLEM_CONTENT}
 
 
 def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:

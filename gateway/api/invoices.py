@@ -212,15 +212,14 @@ def withheld(row: db.Invoice, kind: str) -> bool:
 
 
 def rejected_error(row: db.Invoice, kind: str) -> ApiError:
-    """The 409 for a withheld document, listing the fatal findings that rejected the invoice."""
+    """The 409 for a withheld document, with the fatal findings that rejected the invoice (`findings`, as in its report)."""
     fatal = [f for f in (row.report or {}).get("findings", []) if f.get("severity") == "fatal"]
-    details = [(f.get("location") or "/", f"{f.get('rule_id')}: {f.get('message')}") for f in fatal]
     return ApiError(
         409,
         "invoice_rejected",
         f"Invoice {row.id} was rejected ({len(fatal)} fatal finding(s)): its {kind} document is not served, so that it cannot pass "
         "for a conforming one. Correct the invoice and submit it again; what was sent stays at documents/input.",
-        details,
+        members={"findings": fatal},
     )
 
 

@@ -5,7 +5,8 @@
 writable, the in-process worker and scheduler run (when this process has them: `gateway serve`), the
 signing certificate has not expired.  `/metrics` is for Prometheus: with `[gateway] metrics_token` set it
 needs that bearer token, without one it answers loopback clients only (a scraper on the same host, or
-through a tunnel); its labels hold counts, never tenant data.
+through a tunnel); its labels hold counts, never tenant data.  `/api/problems` describes the problem types
+the API's errors point at (their `type`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.api import problems
 from gateway.api.context import config, database, db_session
-from gateway.api.errors import ApiError, json_response
+from gateway.api.errors import ApiError, error_response, json_response
 from gateway.api.openapi import openapi_document
 from gateway.jobs.worker import in_process_workers
 from gateway.observability.metrics import exposition
@@ -90,7 +92,12 @@ def readyz() -> Response:
         and checks["scheduler"] != "stopped"
         and checks["signing"]["status"] not in NOT_READY_SIGNING
     )
-    return json_response({"status": "ready" if ready else "unavailable", **checks}, 200 if ready else 503)
+    if ready:
+        return json_response({"status": "ready", **checks})
+    failing = [f"{name} {value}" for name, value in checks.items() if value in ("unavailable", "stopped")]
+    if checks["signing"]["status"] in NOT_READY_SIGNING:
+        failing.append(f"signing {checks['signing']['status']}")
+    return error_response(503, "not_ready", f"Not ready: {', '.join(failing)}.", members=checks)
 
 
 @bp.get("/metrics")
@@ -104,6 +111,20 @@ def metrics() -> Response:
     elif request.remote_addr not in LOOPBACK:
         raise ApiError(403, "forbidden", "Metrics are served to loopback clients only, unless [gateway] metrics_token is set.")
     return Response(exposition(database()), mimetype=None, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+@bp.get("/api/problems")
+def problem_types() -> Response:
+    """The catalogue of the problem types the API answers with (what each error's `type` points at)."""
+    return json_response({"items": [problems.type_description(code) for code in problems.TYPES]})
+
+
+@bp.get("/api/problems/<code>")
+def problem_type(code: str) -> Response:
+    """One problem type: its title, status and what it means."""
+    if code not in problems.TYPES:
+        raise ApiError(404, "not_found", f"No problem type {code}: GET /api/problems lists them.")
+    return json_response(problems.type_description(code))
 
 
 @bp.get("/api/openapi.json")

@@ -13,7 +13,8 @@ from functools import cache
 from typing import Any
 
 from gateway import metadata
-from gateway.api import archive, conventions, delivery, inbound, listing, signatures, statuses, webhooks
+from gateway.api import archive, bank_statements, conventions, delivery, inbound, listing, signatures, statuses, webhooks
+from gateway.api.problems import MEDIA_TYPE, PROBLEM_REQUIRED, problem_properties
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
 
@@ -70,6 +71,22 @@ SUMMARY_PROPERTIES: dict[str, Any] = {
 }
 
 
+READINESS_CHECKS: dict[str, Any] = {
+    "database": {"type": "string", "enum": ["ok", "unavailable"]},
+    "storage": {"type": "string", "enum": ["ok", "unavailable"], "description": "The document folder accepts a new file."},
+    "scheduler": {
+        "type": "string",
+        "enum": ["running", "stopped", "not-in-process"],
+        "description": "The in-process delivery worker and scheduler (`gateway serve`); not-in-process when `gateway worker` runs them.",
+    },
+    "signing": {
+        "type": "object",
+        "description": "The signing key: disabled, ok, expiring (warned ahead: still ready), expired or unavailable (not ready).",
+        "properties": {"status": {"type": "string", "enum": ["disabled", "ok", "expiring", "expired", "unavailable"]}},
+    },
+}
+
+
 def _rebase(node: Any) -> Any:
     """Point `#/$defs/X` references at `#/components/schemas/X`."""
     if isinstance(node, dict):
@@ -96,21 +113,12 @@ def _schemas() -> dict[str, Any]:
 
 def _own_schemas() -> dict[str, Any]:
     return {
-        "Error": _object(
-            {
-                "error": _object(
-                    {
-                        "code": STRING,
-                        "message": STRING,
-                        "details": {
-                            "type": "array",
-                            "description": "Each problem: a JSON pointer into the body, `?name` for a query parameter, or `header`.",
-                            "items": _object({"pointer": STRING, "message": STRING}),
-                        },
-                    }
-                )
-            }
-        ),
+        "Problem": {
+            **_object(problem_properties(), PROBLEM_REQUIRED),
+            "description": "RFC 9457 problem details (application/problem+json): every 4xx/5xx of the API.",
+        },
+        "NotReady": _object({**problem_properties(), **READINESS_CHECKS}, [*PROBLEM_REQUIRED, *READINESS_CHECKS]),
+        "ProblemType": _object({"type": STRING, "code": STRING, "title": STRING, "status": INTEGER, "description": STRING}),
         "Finding": _object(
             {
                 "rule_id": STRING,
@@ -148,28 +156,16 @@ def _own_schemas() -> dict[str, Any]:
         ),
         "InvoiceList": listing.LIST_SCHEMA,
         "Health": _object({"status": {"type": "string", "enum": ["ok"]}}),
-        "Readiness": _object(
-            {
-                "status": {"type": "string", "enum": ["ready", "unavailable"]},
-                "database": {"type": "string", "enum": ["ok", "unavailable"]},
-                "storage": {"type": "string", "enum": ["ok", "unavailable"], "description": "The document folder accepts a new file."},
-                "scheduler": {
-                    "type": "string",
-                    "enum": ["running", "stopped", "not-in-process"],
-                    "description": "The in-process delivery worker and scheduler (`gateway serve`); not-in-process when `gateway worker` runs them.",
-                },
-                "signing": {
-                    "type": "object",
-                    "description": "The signing key: disabled, ok, expiring (warned ahead: still ready), expired or unavailable (not ready).",
-                    "properties": {"status": {"type": "string", "enum": ["disabled", "ok", "expiring", "expired", "unavailable"]}},
-                },
-            }
-        ),
+        "Readiness": _object({"status": {"type": "string", "enum": ["ready"]}, **READINESS_CHECKS}),
     }
 
 
 def _json(name: str) -> dict[str, Any]:
     return {"application/json": {"schema": _ref(name)}}
+
+
+def _problem(name: str = "Problem") -> dict[str, Any]:
+    return {MEDIA_TYPE: {"schema": _ref(name)}}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
@@ -184,7 +180,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         503: "An official validation artefact could not run, or the database or document storage is unavailable (Retry-After): nothing was accepted",
         507: "The document storage is full: nothing was accepted",
     }
-    return {str(s): {"description": reasons[s], "content": _json("Error")} for s in statuses}
+    return {str(s): {"description": reasons[s], "content": _problem()} for s in statuses}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +238,7 @@ def _paths() -> dict[str, Any]:
                 "security": public,
                 "responses": {
                     "200": {"description": "Ready", "content": _json("Readiness")},
-                    "503": {"description": "Not ready: see which check failed", "content": _json("Readiness")},
+                    "503": {"description": "Not ready: a not_ready problem with the checks, naming those failing", "content": _problem("NotReady")},
                 },
             }
         },
@@ -255,8 +251,33 @@ def _paths() -> dict[str, Any]:
                 "security": [{}, {"metricsToken": []}],
                 "responses": {
                     "200": {"description": "The metrics", "content": {"text/plain": {"schema": STRING}}},
-                    "401": {"description": "metrics_token set and not given", "content": _json("Error")},
-                    "403": {"description": "No metrics_token set and the client is not on the loopback interface", "content": _json("Error")},
+                    "401": {"description": "metrics_token set and not given", "content": _problem()},
+                    "403": {"description": "No metrics_token set and the client is not on the loopback interface", "content": _problem()},
+                },
+            }
+        },
+        "/api/problems": {
+            "get": {
+                "operationId": "problemTypes",
+                "summary": "The problem types of the API's errors (what their `type` points at)",
+                "security": public,
+                "responses": {
+                    "200": {
+                        "description": "Every problem type",
+                        "content": {"application/json": {"schema": _object({"items": {"type": "array", "items": _ref("ProblemType")}})}},
+                    }
+                },
+            }
+        },
+        "/api/problems/{code}": {
+            "get": {
+                "operationId": "problemType",
+                "summary": "One problem type: title, status, meaning",
+                "security": public,
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": STRING}],
+                "responses": {
+                    "200": {"description": "The problem type", "content": _json("ProblemType")},
+                    "404": {"description": "No such problem type", "content": _problem()},
                 },
             }
         },
@@ -321,7 +342,7 @@ def _paths() -> dict[str, Any]:
                     "409": {
                         **_errors(409)["409"],
                         "description": "The invoice was rejected: the documents the gateway generated for it (all but input and canonical) "
-                        "are not served, so that none passes for a conforming one; the error lists the fatal findings (invoice_rejected)",
+                        "are not served, so that none passes for a conforming one; the problem (invoice_rejected) lists the fatal findings",
                     },
                 },
             }
@@ -371,6 +392,7 @@ def openapi_document() -> dict[str, Any]:
                 **delivery.OPENAPI_PATHS,
                 **webhooks.OPENAPI_PATHS,
                 **inbound.OPENAPI_PATHS,
+                **bank_statements.OPENAPI_PATHS,
             },
             _errors(400)["400"],
         ),

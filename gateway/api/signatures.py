@@ -17,6 +17,7 @@ from gateway.api import conventions
 from gateway.api.auth import authenticate
 from gateway.api.context import config
 from gateway.api.errors import json_response
+from gateway.api.problems import PROBLEM_CONTENT
 
 bp = Blueprint("signatures", __name__, url_prefix="/api/v1/signatures")
 bp.before_request(authenticate)
@@ -74,7 +75,6 @@ VERIFICATION_SCHEMA: dict[str, Any] = {
         "signatures": {"type": "array", "items": SIGNATURE_SCHEMA},
     },
 }
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/signatures/verify": {
         "post": {
@@ -88,10 +88,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": {"description": "The verification result", "content": {"application/json": {"schema": VERIFICATION_SCHEMA}}},
-                "400": {"description": "Malformed or unsafe XML, unreadable PDF", "content": _ERROR},
-                "401": {"description": "Missing, unknown or revoked API key", "content": _ERROR},
-                "413": {"description": "Document too large", "content": _ERROR},
-                "415": {"description": "Neither XML nor PDF", "content": _ERROR},
+                "400": {"description": "Malformed or unsafe XML, unreadable PDF", "content": PROBLEM_CONTENT},
+                "401": {"description": "Missing, unknown or revoked API key", "content": PROBLEM_CONTENT},
+                "413": {"description": "Document too large", "content": PROBLEM_CONTENT},
+                "415": {"description": "Neither XML nor PDF", "content": PROBLEM_CONTENT},
             },
         }
     }

@@ -23,6 +23,7 @@ from gateway.api.context import archive, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
 from gateway.api.invoices import json_request, own_invoice
+from gateway.api.problems import PROBLEM_CONTENT
 from gateway.lifecycle import codes, parties, service
 from gateway.lifecycle.events import Amount, StatusChange
 from gateway.lifecycle.models import LifecycleEvent
@@ -218,7 +219,6 @@ def post_status(invoice_id: str) -> Response:
 
 # ---------------------------------------------------------------------------- OpenAPI
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _STRING, _NULLABLE_STRING = {"type": "string"}, {"type": ["string", "null"]}
 _NULLABLE_DECIMAL = {"type": ["string", "null"], "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
 EVENT_PROPERTIES: dict[str, Any] = {
@@ -351,7 +351,7 @@ _IDEMPOTENCY_KEY = {
 
 
 def _errors(reasons: dict[int, str]) -> dict[str, Any]:
-    return {str(status): {"description": text, "content": {"application/json": {"schema": _ERROR}}} for status, text in reasons.items()}
+    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
 
 
 OPENAPI_PATHS: dict[str, Any] = {

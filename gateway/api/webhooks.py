@@ -17,6 +17,7 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import EXTENSION, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import UUID, json_request
+from gateway.api.problems import PROBLEM_CONTENT
 from gateway.store.models import utcnow
 from gateway.webhooks import guard, sealing, sender
 from gateway.webhooks.models import EVENTS, STATES, Subscription, WebhookDelivery
@@ -141,9 +142,8 @@ def replay(delivery_id: str) -> Response:
 
 _STRING, _NULLABLE_STRING, _NULLABLE_INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": ["integer", "null"]}
 _TIME, _NULLABLE_TIME = {"type": "string", "format": "date-time"}, {"type": ["string", "null"], "format": "date-time"}
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-_UNAUTHORIZED = {"description": "Missing, unknown or revoked API key", "content": _ERROR}
-_NOT_FOUND = {"description": "Not one of this tenant's", "content": _ERROR}
+_UNAUTHORIZED = {"description": "Missing, unknown or revoked API key", "content": PROBLEM_CONTENT}
+_NOT_FOUND = {"description": "Not one of this tenant's", "content": PROBLEM_CONTENT}
 
 
 def _closed(properties: dict[str, Any]) -> dict[str, Any]:
@@ -188,12 +188,12 @@ OPENAPI_PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": _closed({"url": _STRING, "events": _EVENTS})}}},
             "responses": {
                 "201": _json(CREATED_SCHEMA, "The subscription, with its secret"),
-                "400": {"description": "Not a JSON object", "content": _ERROR},
+                "400": {"description": "Not a JSON object", "content": PROBLEM_CONTENT},
                 "401": _UNAUTHORIZED,
-                "415": {"description": "Not application/json", "content": _ERROR},
+                "415": {"description": "Not application/json", "content": PROBLEM_CONTENT},
                 "422": {
                     "description": "Bad events, or a URL refused: not https, with credentials, not resolving, or reaching a non-public address",
-                    "content": _ERROR,
+                    "content": PROBLEM_CONTENT,
                 },
             },
         },
@@ -218,7 +218,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [{"name": "state", "in": "query", "required": False, "schema": {"enum": list(STATES)}}],
             "responses": {
                 "200": _json(_closed({"items": {"type": "array", "items": WEBHOOK_DELIVERY_SCHEMA}}), "Latest first"),
-                "400": {"description": "Unknown state", "content": _ERROR},
+                "400": {"description": "Unknown state", "content": PROBLEM_CONTENT},
                 "401": _UNAUTHORIZED,
             },
         }
@@ -232,7 +232,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "200": _json(WEBHOOK_DELIVERY_SCHEMA, "The delivery, pending again"),
                 "401": _UNAUTHORIZED,
                 "404": _NOT_FOUND,
-                "409": {"description": "Being sent right now", "content": _ERROR},
+                "409": {"description": "Being sent right now", "content": PROBLEM_CONTENT},
             },
         }
     },

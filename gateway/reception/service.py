@@ -84,6 +84,9 @@ class UnreadableDocument(InputError):
         self.status, self.code = cause.status, cause.code
         self.reception_id = reception_id
 
+    def members(self) -> dict[str, object]:
+        return {"reception_id": self.reception_id}
+
 
 def receive(
     session: Session,

@@ -172,9 +172,9 @@ def test_missing_mandatory_fields_are_422_with_every_pointer(api, documented):
     response = post_json(api, data)
     assert response.status_code == 422
     body = response.get_json()
-    documented("Error", body)
-    assert body["error"]["code"] == "invalid_invoice"
-    pointers = {d["pointer"] for d in body["error"]["details"]}
+    documented("Problem", body)
+    assert body["code"] == "invalid_invoice"
+    pointers = {d["pointer"] for d in body["errors"]}
     assert pointers == {"/number", "/seller/name", "/lines/0/item_name", "/lines/1/quantity", "/issue_date", "/colour"}
     assert api.get("/api/v1/invoices").get_json()["total"] == 0
 
@@ -192,7 +192,7 @@ def test_values_beyond_xml_or_exact_arithmetic_are_422(api, change, pointer):
     change(data)
     response = post_json(api, data)
     assert response.status_code == 422
-    assert [d["pointer"] for d in response.get_json()["error"]["details"]] == [pointer]
+    assert [d["pointer"] for d in response.get_json()["errors"]] == [pointer]
 
 
 @pytest.mark.parametrize(
@@ -213,14 +213,14 @@ def test_values_beyond_xml_or_exact_arithmetic_are_422(api, change, pointer):
 def test_unusable_bodies_are_4xx_with_the_error_shape(api, documented, body, content_type, status, code):
     for path in ("/api/v1/invoices", "/api/v1/validate"):
         response = api.post(path, data=body, content_type=content_type)
-        assert (response.status_code, response.get_json()["error"]["code"]) == (status, code), response.get_json()
-        documented("Error", response.get_json())
+        assert (response.status_code, response.get_json()["code"]) == (status, code), response.get_json()
+        documented("Problem", response.get_json())
 
 
 def test_unknown_profile_is_400(api):
     response = post_json(api, EXAMPLE, "/api/v1/invoices?profile=platinum")
     assert response.status_code == 400
-    assert response.get_json()["error"]["details"][0]["pointer"] == "?profile"
+    assert response.get_json()["errors"][0]["pointer"] == "?profile"
 
 
 def test_body_over_the_limit_is_413(gateway_config):
@@ -228,7 +228,7 @@ def test_body_over_the_limit_is_413(gateway_config):
     api = Api(small, new_tenant_key(small))
     response = post_json(api, EXAMPLE)
     assert response.status_code == 413
-    assert response.get_json()["error"]["code"] == "too_large"
+    assert response.get_json()["code"] == "too_large"
     small.extensions["gateway.database"].dispose()
 
 
@@ -255,7 +255,7 @@ def test_missing_unknown_or_revoked_keys_are_401(app, documented):
         for method, path in (("get", "/api/v1/invoices"), ("post", "/api/v1/invoices"), ("post", "/api/v1/validate")):
             response = getattr(client, method)(path, headers=headers, json=EXAMPLE)
             assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
-            documented("Error", response.get_json())
+            documented("Problem", response.get_json())
     assert client.get("/api/v1/invoices", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     with app.extensions["gateway.database"].session() as session:
         revoke_api_key(session, key)
@@ -267,7 +267,7 @@ def test_another_tenants_invoice_is_404(accepted, other_api, documented):
     for path in (body["links"]["self"], body["links"]["documents"]["cii"]):
         response = other_api.get(path)
         assert response.status_code == 404
-        documented("Error", response.get_json())
+        documented("Problem", response.get_json())
     assert other_api.get("/api/v1/invoices").get_json()["total"] == 0
 
 
@@ -280,9 +280,9 @@ def test_unknown_invoices_are_404(api, path):
 def test_unknown_document_kind_and_method_are_json_errors(accepted):
     api, response, _ = accepted
     missing = api.get(response.get_json()["links"]["self"] + "/documents/signature")
-    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
     wrong = api.client.delete("/api/v1/invoices")
-    assert wrong.status_code == 405 and wrong.get_json()["error"]["code"] == "method_not_allowed"
+    assert wrong.status_code == 405 and wrong.get_json()["code"] == "method_not_allowed"
 
 
 # ---------------------------------------------------------------------------- idempotency, duplicates
@@ -297,7 +297,7 @@ def test_idempotency_key_replays_the_first_answer(api):
     assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == first.headers["Location"]
     assert api.get("/api/v1/invoices").get_json()["total"] == 1
     other = post_json(api, numbered("F2026-IDEM-2"), headers=headers)
-    assert other.status_code == 409 and other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert other.status_code == 409 and other.get_json()["code"] == "idempotency_key_reused"
     assert api.get("/api/v1/invoices").get_json()["total"] == 1
 
 
@@ -318,9 +318,9 @@ def test_duplicate_is_409_naming_the_existing_invoice(accepted, app, documented)
     duplicate = api.post("/api/v1/invoices", data=raw, content_type="application/json")
     assert duplicate.status_code == 409
     body = duplicate.get_json()
-    documented("Error", body)
-    assert body["error"]["code"] == "duplicate_invoice" and existing in body["error"]["message"]
-    assert body["error"]["details"][0]["pointer"] == "/number"
+    documented("Problem", body)
+    assert body["code"] == "duplicate_invoice" and existing in body["detail"]
+    assert body["errors"][0]["pointer"] == "/number"
     next_year = numbered("F2026-000142", issue_date="2027-01-04")
     assert post_json(api, next_year).status_code == 201
 
@@ -385,7 +385,7 @@ def test_list_filters_and_pagination(api, documented):
 def test_bad_list_parameters_are_400(api, query):
     response = api.get(f"/api/v1/invoices{query}")
     assert response.status_code == 400
-    assert response.get_json()["error"]["details"][0]["pointer"].startswith("?")
+    assert response.get_json()["errors"][0]["pointer"].startswith("?")
 
 
 # ---------------------------------------------------------------------------- validation only
@@ -421,7 +421,7 @@ def test_an_artefact_that_cannot_run_is_503_and_nothing_is_stored(api, tmp_path,
     monkeypatch.setitem(schematron.XSLT, "BR-FR-CII", Path(broken))
     monkeypatch.delitem(schematron._state["compiled"], "BR-FR-CII")
     response = post_json(api, numbered("F2026-503"))
-    assert response.status_code == 503 and response.get_json()["error"]["code"] == "validation_unavailable"
+    assert response.status_code == 503 and response.get_json()["code"] == "validation_unavailable"
     assert post_json(api, EXAMPLE, "/api/v1/validate").status_code == 503
     assert api.get("/api/v1/invoices").get_json()["total"] == 0
 

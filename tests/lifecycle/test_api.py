@@ -46,9 +46,9 @@ def _recorded(response, code: str) -> dict:
 
 def _error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.get_json()
-    error = response.get_json()["error"]
-    assert error["code"] == code
-    return error
+    problem = response.get_json()
+    assert (response.mimetype, problem["code"]) == ("application/problem+json", code)
+    return problem
 
 
 def _delivered(database, archive, invoice_id: str) -> None:
@@ -72,13 +72,13 @@ def test_the_seller_sets_its_statuses_and_no_other(api, database, archive):
     assert {(d["kind"], d["status"], d["late"]) for d in timeline["deadlines"]} == {("F1", "200", False), ("F6", "200", False)}
 
     error = _error(_post(api, invoice_id, {"code": "205"}), 403, "forbidden")
-    assert "set by the buyer" in error["message"] and "you are the seller" in error["message"]
+    assert "set by the buyer" in error["detail"] and "you are the seller" in error["detail"]
     _error(_post(api, invoice_id, REFUSAL), 403, "forbidden")
-    assert "209 Complétée cannot follow 200 Déposée" in _error(_post(api, invoice_id, {"code": "209"}), 409, "illegal_transition")["message"]
-    assert "212 Encaissée needs the amount collected" in _error(_post(api, invoice_id, {"code": "212"}), 422, "status_refused")["message"]
+    assert "209 Complétée cannot follow 200 Déposée" in _error(_post(api, invoice_id, {"code": "209"}), 409, "illegal_transition")["detail"]
+    assert "212 Encaissée needs the amount collected" in _error(_post(api, invoice_id, {"code": "212"}), 422, "status_refused")["detail"]
     for code, body in (("212", {"code": "212", "amounts": COLLECTED}), ("211", {"code": "211", "amounts": [{"amount": "50.00"}]})):
         error = _error(_post(api, invoice_id, body), 409, "illegal_transition")  # not delivered yet: nothing was paid for it
-        assert f"{codes.label(code)} needs an invoice that was delivered (201 Émise par la plateforme or later)" in error["message"]
+        assert f"{codes.label(code)} needs an invoice that was delivered (201 Émise par la plateforme or later)" in error["detail"]
     assert [e["code"] for e in _timeline(api, invoice_id)["events"]] == ["200"]
 
     _delivered(database, archive, invoice_id)
@@ -112,13 +112,13 @@ def test_amounts_collected_are_checked_against_the_invoice_and_what_is_still_due
         ],
     }
     error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "100.00", "vat_rate": "10"}]}), 422, "status_refused")
-    assert "the invoice has no VAT rate 10 % (its rates: 20 %, 5.5 %)" in error["message"]
+    assert "the invoice has no VAT rate 10 % (its rates: 20 %, 5.5 %)" in error["detail"]
     error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "52.55", "vat_rate": "5.50"}]}), 422, "status_refused")
-    assert "above the 52.54 the invoice asks for (still due: 52.54)" in error["message"]
+    assert "above the 52.54 the invoice asks for (still due: 52.54)" in error["detail"]
     _recorded(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "10000.00", "vat_rate": "20.00"}]}), "212")
     error = _error(_post(api, invoice_id, {"code": "212", "amounts": [{"amount": "4895.01", "vat_rate": "20"}]}), 422, "status_refused")
     assert (
-        "would bring the amount collected at that rate to 14895.01, above the 14895.00 the invoice asks for (still due: 4895.00)" in error["message"]
+        "would bring the amount collected at that rate to 14895.01, above the 14895.00 the invoice asks for (still due: 4895.00)" in error["detail"]
     )
     _recorded(
         _post(api, invoice_id, {"code": "212", "amounts": [{"amount": "4895.00", "vat_rate": "20"}, {"amount": "2.54", "vat_rate": "5.5"}]}), "212"
@@ -140,15 +140,15 @@ def test_amounts_collected_are_checked_against_the_invoice_and_what_is_still_due
 def test_the_buyer_approves_suspends_and_refuses_then_the_life_ends(api, database):
     invoice_id = incoming_invoice(database, api)
     _recorded(_post(api, invoice_id, {"code": "205"}), "205")
-    assert "needs a comment" in _error(_post(api, invoice_id, {"code": "208", "reason_code": "JUSTIF_ABS"}), 422, "status_refused")["message"]
+    assert "needs a comment" in _error(_post(api, invoice_id, {"code": "208", "reason_code": "JUSTIF_ABS"}), 422, "status_refused")["detail"]
     _recorded(_post(api, invoice_id, {"code": "208", "reason_code": "JUSTIF_ABS", "comment": "Bon de livraison manquant."}), "208")
     _error(_post(api, invoice_id, {"code": "209"}), 403, "forbidden")  # the seller answers a suspension
     error = _error(_post(api, invoice_id, {**REFUSAL, "reason_code": "JUSTIF_ABS"}), 422, "status_refused")
-    assert "reason JUSTIF_ABS is not allowed for 210 Refusée" in error["message"]
+    assert "reason JUSTIF_ABS is not allowed for 210 Refusée" in error["detail"]
     refused = _recorded(_post(api, invoice_id, REFUSAL), "210")
     assert (refused["reason_code"], refused["comment"], refused["action_code"], refused["status"]) == ("TX_TVA_ERR", REFUSAL["comment"], "NIN", "210")
     error = _error(_post(api, invoice_id, {"code": "205"}), 409, "illegal_transition")
-    assert "the invoice's life ended with 210 Refusée" in error["message"]
+    assert "the invoice's life ended with 210 Refusée" in error["detail"]
 
     timeline = _timeline(api, invoice_id)
     assert [(e["code"], e["role"], e["applied"]) for e in timeline["events"]] == [
@@ -187,7 +187,7 @@ def test_invoices_of_another_tenant_are_not_found(api, other_api):
 def test_malformed_statuses_are_422_with_pointers(api, database, body, pointer):
     invoice_id = incoming_invoice(database, api)
     error = _error(_post(api, invoice_id, body), 422, "invalid_status")
-    assert pointer in [d["pointer"] for d in error["details"]]
+    assert pointer in [d["pointer"] for d in error["errors"]]
     assert [e["code"] for e in _timeline(api, invoice_id)["events"]] == ["202"]
 
 

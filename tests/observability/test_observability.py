@@ -132,7 +132,8 @@ def test_healthz_is_alive_even_when_the_database_is_not(tmp_path):
     client = down.test_client()
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable" and ready.get_json()["database"] == "unavailable"
+    assert ready.status_code == 503 and ready.mimetype == "application/problem+json"
+    assert (ready.get_json()["code"], ready.get_json()["database"]) == ("not_ready", "unavailable") and "database" in ready.get_json()["detail"]
     down.extensions["gateway.database"].dispose()
 
 
@@ -197,7 +198,7 @@ def test_readyz_follows_the_signing_certificate_expiry(gateway_config, pki, tmp_
     finally:
         signer.extensions["gateway.database"].dispose()
     body = ready.get_json()
-    assert ready.status_code == http_status and body["status"] == ("ready" if http_status == 200 else "unavailable")
+    assert ready.status_code == http_status and body["status"] == ("ready" if http_status == 200 else 503)
     assert (body["database"], body["storage"], body["signing"]["status"]) == ("ok", "ok", signing_status)  # the signing check alone decides
     signer_certificate = body["signing"]["certificates"][0]
     assert signer_certificate["subject"] == pki.certificate.subject.rfc4514_string() and signer_certificate["state"] == signing_status

@@ -166,9 +166,10 @@ BILLION_LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!E
 def test_unreadable_and_hostile_bodies_are_kept_and_refused_nothing_half_written(api, database, data, status, code):
     response = inbound(api, data)
     assert response.status_code == status, response.get_json()
-    error = response.get_json()["error"]
-    assert error["code"] == code
-    [reception_id] = [d["message"] for d in error["details"] if d["pointer"] == "reception"]
+    problem = response.get_json()
+    assert (response.mimetype, problem["code"]) == ("application/problem+json", code)
+    reception_id = problem["reception_id"]
+    assert reception_id in problem["detail"]
     with database.session() as session:
         reception = session.get(Reception, reception_id)
         assert (reception.outcome, reception.invoice_id, reception.channel) == ("unreadable", None, "api")

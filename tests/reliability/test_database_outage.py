@@ -73,7 +73,7 @@ def post(client, key: str, number: str, idempotency_key: str):
 
 def assert_unavailable(answer) -> None:
     assert answer.status_code == 503, answer.get_data(as_text=True)[:500]
-    assert answer.json["error"]["code"] == "database_unavailable"
+    assert (answer.mimetype, answer.json["code"], answer.json["status"]) == ("application/problem+json", "database_unavailable", 503)
     assert answer.headers["Retry-After"] == RETRY_AFTER_SECONDS
 
 

@@ -27,6 +27,8 @@ PUBLIC = {
     "meta.readyz": "200 (503 when not ready)",
     "meta.metrics": "200 on loopback, 403 elsewhere; 401 without the token when metrics_token is set",
     "meta.openapi": "200",
+    "meta.problem_types": "200",
+    "meta.problem_type": "200 (404 for an unknown type)",
     "portal.sign_in": "200",
     "portal.static": "200",
     "portal.language": "302 (a preference in the session cookie)",
@@ -34,7 +36,7 @@ PUBLIC = {
 }
 # API routes without an object in their path: they act on the caller's own tenant only (a create, a check of the body).
 OWN_TENANT_POSTS = {"api.create_invoice", "api.validate_only", "signatures.verify", "inbound.receive", "inbound.receive_peppol"}
-OWN_TENANT_POSTS |= {"webhooks.create_subscription"}
+OWN_TENANT_POSTS |= {"webhooks.create_subscription", "bank_statements.post_statement"}
 # Routes whose JSON body names objects: another tenant's ids there are a 404 like in a path.
 OBJECTS_IN_BODY = {"inbound.ack_many"}
 # Portal views and the permission they need (None: any signed-in user of the tenant).
@@ -57,7 +59,7 @@ PORTAL_PERMISSIONS: dict[str, str | None] = {
     "portal.create_account": ADMINISTER,
     "portal.change_account": ADMINISTER,
 }
-OBJECT_PARAMETERS = {"invoice_id", "delivery_id", "subscription_id", "reception_id", "user_id"}
+OBJECT_PARAMETERS = {"invoice_id", "delivery_id", "subscription_id", "reception_id", "user_id", "line_id"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 

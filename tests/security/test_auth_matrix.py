@@ -58,6 +58,8 @@ def _populate(app: Flask, tenant: Tenant) -> None:
     data["number"] = f"MATRIX-{uuid.uuid4().hex[:10]}"
     invoice = client.post("/api/v1/invoices", json=data, headers=headers).get_json()
     received = client.post("/api/v1/inbound", data=fixture("fr-invoice-cii.xml"), content_type="application/xml", headers=headers)
+    statement = (Path(__file__).parents[1] / "payments" / "data" / "camt054_v02.xml").read_bytes()
+    line = client.post("/api/v1/bank-statements", data=statement, headers=headers).get_json()["lines"][0]["id"]
     webhook = client.get("/api/v1/webhooks/deliveries", headers=headers).get_json()["items"][0]
     with app.extensions["gateway.database"].session() as session:
         delivery = session.scalar(select(Delivery.id).where(Delivery.invoice_id == invoice["id"]))
@@ -70,10 +72,12 @@ def _populate(app: Flask, tenant: Tenant) -> None:
         "subscription_id": subscription.get_json()["id"],
         "reception_id": received.get_json()["id"],
         "user_id": str(user),
+        "line_id": str(line),
         "seq": str(seq),
         "kind": "cii",
         "lang": "en",
         "filename": "portal.css",
+        "code": "invalid_invoice",
     }
     tenant.markers = [invoice["id"], data["number"], delivery, webhook["id"], subscription.get_json()["id"], received.get_json()["id"]]
 

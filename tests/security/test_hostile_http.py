@@ -125,7 +125,7 @@ def test_facturx_with_javascript_is_refused(api, facturx, where, object_streams)
     for path in DOCUMENT_ENDPOINTS[:2]:
         response = api.post(path, data=hostile, content_type="application/pdf")
         assert response.status_code == 400, response.get_json()
-        assert response.get_json()["error"]["code"] == "unsafe_document" and "JavaScript" in response.get_json()["error"]["message"]
+        assert response.get_json()["code"] == "unsafe_document" and "JavaScript" in response.get_json()["detail"]
     assert api.get("/api/v1/invoices").get_json()["total"] == 0
 
 
@@ -146,7 +146,7 @@ def test_facturx_with_javascript_is_refused(api, facturx, where, object_streams)
 )
 def test_wrong_content_type_is_415(api, invoice, path, content_type):
     response = api.post(path.format(id=invoice["id"]), data=b'{"code": "204"}', content_type=content_type)
-    assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert response.status_code == 415 and response.get_json()["code"] == "unsupported_media_type"
 
 
 def test_deeply_nested_json_is_400_everywhere(api, invoice):
@@ -174,10 +174,12 @@ def _raw_request(port: int, head: bytes, body: bytes = b"", timeout: float = BOU
 
 
 def _assert_api_too_large(response: http.client.HTTPResponse, answer: bytes) -> None:
-    """The server's refusal is the API's JSON error, the one Flask gives for a body over MAX_CONTENT_LENGTH (not waitress' text)."""
+    """The server's refusal is the API's problem, the one Flask gives for a body over MAX_CONTENT_LENGTH (not waitress' text)."""
     assert response.status == 413
-    assert response.getheader("Content-Type") == "application/json"
-    assert json.loads(answer) == {"error": {"code": "too_large", "message": RequestEntityTooLarge.description, "details": []}}
+    assert response.getheader("Content-Type") == "application/problem+json"
+    problem = json.loads(answer)
+    assert (problem["type"], problem["title"], problem["status"], problem["code"]) == ("/api/problems/too_large", "Body too large", 413, "too_large")
+    assert problem["detail"] == RequestEntityTooLarge.description and problem["errors"] == []
 
 
 @pytest.fixture

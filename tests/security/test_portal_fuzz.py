@@ -196,7 +196,7 @@ def _check_api(response, url: str) -> None:
     if response.status_code == 400:
         body = response.get_json(silent=True)
         assert isinstance(body, dict), (url, response.get_data(as_text=True)[:300])
-        message = body.get("detail") or (body.get("error") or {}).get("message")  # problem details, or the earlier error shape
+        message = body.get("detail")  # problem details (RFC 9457)
         assert isinstance(message, str) and message.strip(), (url, body)
 
 

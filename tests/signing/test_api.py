@@ -49,4 +49,4 @@ def test_refusals(client, facturx: bytes) -> None:
     unsigned = http.post(URL, data=facturx, headers={**auth, "Content-Type": "application/pdf"})
     assert unsigned.status_code == 200 and unsigned.get_json()["signed"] is False
     refused = http.post(URL, data=b'{"invoice": 1}', headers={**auth, "Content-Type": "application/json"})
-    assert refused.status_code == 415 and refused.get_json()["error"]["code"] == "unsupported_document"
+    assert refused.status_code == 415 and refused.get_json()["code"] == "unsupported_document"

@@ -116,9 +116,9 @@ def stored_delivery(app, api: Api, url: str) -> str:
 def refused_details(api: Api, url: str) -> str:
     response = api.post("/api/v1/webhooks", json={"url": url, "events": ["invoice.accepted"]})
     assert response.status_code == 422, response.get_json()
-    [detail] = response.get_json()["error"]["details"]
+    [detail] = response.get_json()["errors"]
     assert detail["pointer"] == "/url"
-    return detail["message"]
+    return detail["detail"]
 
 
 @pytest.mark.parametrize("host, kind", FORBIDDEN)

@@ -102,7 +102,7 @@ def test_the_snippet_refuses_a_tampered_body_an_old_timestamp_and_a_wrong_secret
 )
 def test_bad_subscriptions_are_refused_and_deletion_stops_sending(api, database, receiver, body, pointer):
     response = api.post("/api/v1/webhooks", json=body)
-    assert response.status_code == 422 and response.get_json()["error"]["details"][0]["pointer"] == pointer
+    assert response.status_code == 422 and response.get_json()["errors"][0]["pointer"] == pointer
 
     subscribe(api, receiver.url)
     [subscription] = api.get("/api/v1/webhooks").get_json()["items"]
