@@ -1,4 +1,4 @@
-"""Reading an error answer whatever its shape: RFC 9457 problem details, or the former `{"error": {...}}`."""
+"""Reading an error answer: RFC 9457 problem details (application/problem+json), its field errors as (pointer, message)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ class Problem:
 
 
 def problem(response) -> Problem:
-    body = response.get_json(force=True)
-    if "error" in body:
-        error = body["error"]
-        return Problem(error["code"], error["message"], [(d["pointer"], d["message"]) for d in error["details"]])
+    assert response.mimetype == "application/problem+json", (response.status_code, response.mimetype)
+    body = response.get_json()
     return Problem(body["code"], body["detail"], [(e["pointer"], e["detail"]) for e in body["errors"]])
