@@ -78,7 +78,9 @@ def test_a_fresh_install_delivers_to_the_sandbox_and_plays_back_the_lifecycle(se
     inbox = next((setup.config.data_dir / "sandbox").glob("*/" + delivery.remote_id + ".pdf"))  # what the buyer would have got
     assert inbox.read_bytes()[:5] == b"%PDF-"
 
-    assert poll(deliverer, channels=("sandbox",)) == 3
+    # The sandbox data folder is the session's: another test's delivery may be played back by this poll too (random
+    # order found it), so this invoice's own statuses are what is checked, exactly.
+    assert poll(deliverer, channels=("sandbox",)) >= 3
     _, invoice = state_of(setup, invoice_id)
     assert sources_of(invoice) == [("200", "gateway-intake"), ("201", "gateway"), ("202", "sandbox"), ("204", "sandbox"), ("205", "sandbox")]
     assert invoice.status == "205" and all(e.detail["comment"].startswith("sandbox: ") for e in invoice.events[2:])
