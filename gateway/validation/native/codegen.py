@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gateway.validation.native.xpath import XS, Unsupported
+from gateway.validation.native.xpath import REVERSE_AXES, XS, Unsupported
 
 SCALAR = ("bool", "str", "int", "atom")
 MIRROR = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -258,6 +258,9 @@ class Generator:
             raise Unsupported("child::node() (text nodes)")
         positional = not all(self.is_filter(p, env) for p in predicates)
         n, y = self.fresh("n"), self.fresh("y")
+        indexed = self._indexed_equality(nodes, single, axis, test, predicates, env)
+        if indexed:
+            return indexed
         if not positional:
             if axis == "child":
                 tag = self.const(lxml_tag_of(test))
@@ -266,13 +269,31 @@ class Generator:
                 base = f"attr1({single}, {self.const(test)})" if single else f"attr({nodes}, {self.const(test)})"
             elif axis == "parent":
                 base = f"parent(R, {nodes}, {self.const(test)})"
+            elif single and axis in REVERSE_AXES:
+                base = f"axis1(R, {single}, {axis!r}, {self.const(test)})[::-1]"
             elif single:
-                base = f"docsort(R, axis1(R, {single}, {axis!r}, {self.const(test)}))"
+                base = f"axis1(R, {single}, {axis!r}, {self.const(test)})"
             else:
                 base = f"docsort(R, [{y} for {n} in {nodes} for {y} in axis1(R, {n}, {axis!r}, {self.const(test)})])"
             return self.predicates(base, predicates, env)
         one = self.predicates(f"axis1(R, {n}, {axis!r}, {self.const(test)})", predicates, env)
         return f"docsort(R, [{y} for {n} in {nodes} for {y} in {one}])"
+
+    def _indexed_equality(self, nodes, single, axis, test, predicates, env) -> str | None:
+        """child::T[@A = V] with V independent of the context (a variable or a string literal): `eq_index`."""
+        if axis != "child" or test[0] != "name" or len(predicates) != 1:
+            return None
+        predicate = predicates[0]
+        if predicate[0] != "op" or predicate[1] != "=":
+            return None
+        left, right = predicate[2], predicate[3]
+        if not (left[0] == "step" and left[1] == "attribute" and left[2][0] == "name" and not left[3]):
+            return None
+        if right[0] not in ("var",) and not (right[0] == "lit" and type(right[1]) is str):
+            return None
+        value = self.seq(*self.gen(right, env))
+        source = f"[{single}]" if single else nodes
+        return f"eq_index(R, {source}, {test[1]!r}, {left[2][1]!r}, {value})"
 
     def g_path(self, node, env):
         first, steps = node[1], node[2]

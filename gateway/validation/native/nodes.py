@@ -6,6 +6,8 @@ return one node's axis in axis order (reverse axes nearest first), as positional
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from lxml import etree
 
 from gateway.validation.native.runtime import Attr, Doc, Element, XPathError
@@ -16,7 +18,7 @@ ANY = etree.Element
 class DocState:
     """Per-document state: the document node, document order (built on first need), loaded documents."""
 
-    __slots__ = ("_order", "base", "doc", "docs", "globals", "location_cache")
+    __slots__ = ("_by_tag", "_order", "base", "doc", "docs", "globals", "location_cache")
 
     def __init__(self, root: Element) -> None:
         self.doc = Doc(root, 0)
@@ -24,6 +26,47 @@ class DocState:
         self.docs: dict = {}
         self.globals: dict = {}
         self.base = ""
+        self._by_tag: dict | None = None
+
+    def descendants(self, node: Element, tag: str, with_self: bool) -> list:
+        """Descendant elements named `tag`, from an index of the main document built once (the rules search the whole
+        invoice for one element name hundreds of times: one walk instead of one each)."""
+        if self._by_tag is None:
+            self._by_tag = {}
+            if self._order is None:
+                self._order = {}
+            order = self._order
+            for i, element in enumerate(self.doc.root.iter(ANY)):
+                order.setdefault(element, (0, i, -1))
+                self._by_tag.setdefault(element.tag, ([], []))
+                entry = self._by_tag[element.tag]
+                entry[0].append(element)
+                entry[1].append(i)
+        found = self._by_tag.get(tag)
+        if found is None:
+            return []
+        elements, numbers = found
+        if node is self.doc.root and with_self:
+            return list(elements)
+        start = self._order[node][1]  # type: ignore[index]
+        end = self._subtree_end(node)
+        low = bisect_left(numbers, start if with_self else start + 1)
+        high = bisect_left(numbers, end, low)
+        return elements[low:high]
+
+    def _subtree_end(self, node: Element) -> int:
+        current = node
+        while current is not None:
+            following = current.getnext()
+            while following is not None and not isinstance(following.tag, str):
+                following = following.getnext()
+            if following is not None:
+                return self._order[following][1]  # type: ignore[index]
+            current = current.getparent()
+        return 1 << 60
+
+    def in_main(self, node: object) -> bool:
+        return isinstance(node, Element) and node.getroottree().getroot() is self.doc.root
 
     def root_of(self, node: object) -> list:
         if type(node) is Doc:
@@ -62,7 +105,7 @@ class DocState:
         key = self._order.get(node)
         if key is None:
             doc = self.root_of(node)[0]
-            for i, element in enumerate(doc.root.iter()):  # type: ignore[union-attr]
+            for i, element in enumerate(doc.root.iter(ANY)):  # type: ignore[union-attr]
                 self._order[element] = (doc.seq, i, -1)  # type: ignore[union-attr]
             key = self._order[node]
         return key
@@ -219,6 +262,11 @@ def axis1(R: DocState, node: object, axis: str, test: tuple) -> list:
                 out.append(up)
             up = R.parent(up)
         return out
+    if axis in ("descendant", "descendant-or-self") and test[0] == "name" and "*" not in test[1]:
+        if type(node) is Doc and node is R.doc:
+            return R.descendants(node.root, test[1], True)  # type: ignore[union-attr]
+        if type(node) is not Doc and type(node) is not Attr and R.in_main(node):
+            return R.descendants(node, test[1], axis == "descendant-or-self")  # type: ignore[arg-type]
     if type(node) is Doc:
         element = node.root  # type: ignore[union-attr]
         if axis in ("descendant", "descendant-or-self"):
@@ -313,3 +361,40 @@ def path_map(R: DocState, nodes: list, step) -> list:
 
 def XPTY0018() -> XPathError:
     return XPathError("XPTY0018: the last step of a path returns both nodes and atomic values")
+
+
+_static_indexes: dict = {}
+
+
+def eq_index(R: DocState, nodes: list, tag: str, attribute: str, right: list) -> list:
+    """`T[@A = V]` for children T of `nodes` when V holds strings only: a lookup in an index of the children by @A
+    (the code lists' `enumeration[@value = $code]` scan thousands of entries per attribute otherwise)."""
+    from gateway.validation.native.runtime import U, atomize, general1
+
+    values = atomize(right)
+    if not values:
+        return []
+    if not all(type(v) is U or type(v) is str for v in values):
+        return [n for n in child(nodes, tag) if any(general1("=", attr1(n, ("name", attribute)), v) for v in values)]
+    keys = {str(v) for v in values}
+    out: list = []
+    for node in nodes:
+        if not isinstance(node, Element):
+            out.extend(n for n in child1(node, tag) if n.get(attribute) in keys)
+            continue
+        cache = R.globals if R.in_main(node) else _static_indexes
+        key = ("eq-index", node, tag, attribute)
+        index = cache.get(key)
+        if index is None:
+            index = {}
+            for number, element in enumerate(node.iterchildren(tag)):
+                value = element.get(attribute)
+                if value is not None:
+                    index.setdefault(value, []).append((number, element))
+            cache[key] = index
+        if len(keys) == 1:
+            out.extend(element for _, element in index.get(next(iter(keys)), ()))
+        else:
+            found = [pair for k in keys for pair in index.get(k, ())]
+            out.extend(element for _, element in sorted(found, key=lambda pair: pair[0]))
+    return out
