@@ -21,6 +21,10 @@ naming the artefact, never a pass).  An artefact that cannot be loaded or compil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from lxml import etree
+
 from gateway.formats.documents import Document
 from gateway.validation import schematron
 from gateway.validation.report import Report
@@ -30,6 +34,32 @@ from gateway.validation.xsd import check_xsd, schema_key
 # (urn:cen.eu:en16931:2017#conformant#urn.cpro.gouv.fr:1p0:extended-ctc-fr) and the Peppol France one
 # (…#conformant#urn:peppol:france:billing:extended:1.0); REGULATION §5.2 and §9.5 leave the exact value open.
 EXTENDED_CTC_FR_MARKERS = ("extended-ctc-fr", "urn:peppol:france:billing:extended")
+
+
+# The schematron engine: "saxon" (the default of the intake and the API) or "native" (gateway.validation.native, which
+# runs in Saxon what it refuses).  Native is not the default yet: see docs/performance.md, "Native schematron engine".
+ENGINES = ("saxon", "native")
+_engine = {"name": "saxon"}
+
+
+def use_engine(name: str) -> None:
+    """Choose the schematron engine of this process (`gateway validate --engine`)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown schematron engine {name!r} (one of {', '.join(ENGINES)})")
+    _engine["name"] = name
+
+
+def engine() -> str:
+    return _engine["name"]
+
+
+def run_schematrons(artefacts: Sequence[str], tree: etree._ElementTree | etree._Element) -> list:
+    """The findings of each artefact with the chosen engine."""
+    if _engine["name"] == "native":
+        from gateway.validation import native
+
+        return native.run_all(artefacts, tree)
+    return schematron.run_all(artefacts, tree)
 
 
 def is_extended_ctc_fr(guideline_id: str | None) -> bool:
@@ -61,6 +91,6 @@ def validate(document: Document, *, french: bool = True, peppol: bool = False) -
     report = Report(syntax=document.syntax, profile=document.profile.name if document.profile else None)
     report.extend(f"XSD-{schema_key(document)}", check_xsd(document))
     artefacts = artefacts_for(document, french=french, peppol=peppol)
-    for artefact, findings in zip(artefacts, schematron.run_all(artefacts, document.tree), strict=True):
+    for artefact, findings in zip(artefacts, run_schematrons(artefacts, document.tree), strict=True):
         report.extend(artefact, findings)
     return report
