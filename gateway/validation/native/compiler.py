@@ -9,6 +9,7 @@ The module defines:
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from lxml import etree
@@ -98,8 +99,12 @@ def generate(sheet: Stylesheet, base: str) -> str:
                     _, name, expression = item
                     code, kind = gen.gen(expression, env)
                     py = gen.fresh("v")
-                    body.append(f"    {py} = {code}")
-                    env = env.bind(name, py, kind)
+                    if _cheap(code):
+                        body.append(f"    {py} = {code}")
+                        env = env.bind(name, py, kind)
+                    else:  # computed on first use, as Saxon does (an unused let costs nothing and raises nothing)
+                        body.append(f"    {py} = Lazy(lambda: {code})")
+                        env = env.bind(name, f"{py}()", kind)
                 else:
                     body.extend(_check(gen, item, env))
             body.append("    return out")
@@ -116,6 +121,11 @@ def generate(sheet: Stylesheet, base: str) -> str:
         "K = [" + ", ".join(_literal(c) for c in gen.constants) + "]",
     ]
     return "\n".join(header) + "\n" + "\n".join(out)
+
+
+def _cheap(code: str) -> bool:
+    """A let that is a child or attribute path from the context: computing it is cheaper than deferring it."""
+    return all(token in ("child", "child1", "attr", "attr1") for token in re.findall(r"([a-z_0-9]+)\(", code))
 
 
 def _check(gen: Generator, check: Check, env: Env) -> list[str]:

@@ -270,15 +270,16 @@ def tokenize(value: str | None, pattern: str | None) -> list:
 
 
 def sum_fn(seq: list) -> object:
-    total: object = 0
+    """fn:sum: the first value itself, then additions (sum of one -0.0 is -0.0, as in Saxon); () is 0."""
+    total: object = None
     for item in seq:
         value = atomize1(item)
         if type(value) is U:
             value = to_double(value)
         elif type(value) is bool or not isinstance(value, (int, Decimal, float)):
             raise XPathError(f"FORG0006: sum of {type_name(value)}")
-        total = arith("+", total, value)
-    return total
+        total = value if total is None else arith("+", total, value)
+    return 0 if total is None else total
 
 
 def abs_fn(value: object) -> object:

@@ -30,6 +30,7 @@ from gateway.validation.native.functions import (  # noqa: F401
 )
 from gateway.validation.native.nodes import ANY, attr, attr1, axis1, child, child1, docsort, eq_index, parent, path_map, union  # noqa: F401
 from gateway.validation.native.runtime import (  # noqa: F401
+    Lazy,
     arith,
     atomize,
     atomize1,
