@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from gateway.archive.cli import add_commands as add_archive_commands
 from gateway.config import ConfigError, load_config
@@ -23,6 +23,7 @@ from gateway.portal.cli import add_commands as add_users_commands
 from gateway.reception.inbound_cli import add_commands as add_inbound_commands
 from gateway.signing.cli import add_commands as add_signing_commands
 from gateway.store.cli import add_commands as add_blobs_commands
+from gateway.validation.grouping import group, with_groups
 from gateway.validation.report import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_ARTEFACT = 0, 1, 2, 3
@@ -140,15 +141,29 @@ def _load_json(data: bytes) -> Any:
 
 
 def _print_report(report: Report) -> None:
+    report_dict = report.to_dict()
+    groups = group(report_dict["findings"], report.syntax)
     verdict = "VALID" if report.valid else "INVALID"
-    print(f"{verdict}: {report.fatal_count} fatal, {len(report.findings) - report.fatal_count} other finding(s)")
+    print(f"{verdict}: {report.fatal_count} fatal, {len(report.findings) - report.fatal_count} other finding(s), in {len(groups)} group(s)")
     print(f"syntax: {report.syntax or '-'}   profile: {report.profile or '-'}")
     print(f"artefacts run: {', '.join(report.artefacts) or '(none)'}")
-    for finding in report.findings:
-        term = f" [{finding.business_term}]" if finding.business_term else ""
-        print(f"  {finding.severity.upper():8} {finding.rule_id or '-'}{term} ({finding.artefact}): {finding.message}")
-        if finding.location:
-            print(f"           at {finding.location}")
+    for entry in groups:
+        _print_group(entry)
+
+
+def _print_group(entry: dict[str, Any], stream: TextIO | None = None) -> None:
+    """One group of findings: rule, place in the invoice and who raised it, then each exact location."""
+    term = f" [{entry['business_term']}]" if entry["business_term"] else ""
+    raised = ", ".join(f"{r['artefact']} ({r['syntax']})" if r["syntax"] else r["artefact"] for r in _distinct_artefacts(entry))
+    where = entry["location"] or "the invoice"
+    print(f"  {(entry['severity'] or '').upper():8} {entry['rule_id'] or '-'}{term} at {where}: {entry['message']}", file=stream)
+    print(f"           raised by {raised}", file=stream)
+    for where in dict.fromkeys(r["location"] for r in entry["raised_by"] if r["location"]):
+        print(f"           at {where}", file=stream)
+
+
+def _distinct_artefacts(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    return list({r["artefact"]: r for r in entry["raised_by"]}.values())
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -172,7 +187,7 @@ def _validate(args: argparse.Namespace) -> int:
         if not report.valid:
             code = EXIT_INVALID
         if args.json:
-            reports.append(report.to_dict())
+            reports.append(with_groups(report.to_dict()))
             continue
         if len(args.file) > 1:
             print(f"== {path}")
@@ -206,16 +221,15 @@ def _convert(args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     processed = intake.read_json(_load_json(data), args.profile) if _is_json(data) else intake.read_received(data, None)
     profile = intake.resolve_profile(args.profile or processed.profile).name
-    for finding in processed.report.findings:
-        if finding.severity == "fatal":
-            print(f"warning: input: {finding.rule_id}: {finding.message}", file=sys.stderr)
+    for entry in group(processed.report.to_dict()["findings"], processed.report.syntax):
+        if entry["severity"] == "fatal":
+            print(f"warning: input: {entry['rule_id']} at {entry['location'] or 'the invoice'}: {entry['message']}", file=sys.stderr)
     xml = write_ubl(processed.invoice) if args.to == "ubl" else write_cii(processed.invoice, profile=profile)
     report = intake.validate_document(xml, intake.XML_TYPE, french=not args.no_french)  # a Factur-X is valid when its CII is
     if not report.valid:
-        for finding in report.findings:
-            if finding.severity == "fatal":
-                where = f" at {finding.location}" if finding.location else ""
-                print(f"  FATAL {finding.rule_id} ({finding.artefact}): {finding.message}{where}", file=sys.stderr)
+        for entry in group(report.to_dict()["findings"], report.syntax):
+            if entry["severity"] == "fatal":
+                _print_group(entry, sys.stderr)
         if not args.allow_invalid:
             print(
                 f"gateway: error: the {args.to} result fails validation ({report.fatal_count} fatal finding(s)); nothing written "

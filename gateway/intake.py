@@ -47,6 +47,7 @@ from gateway.model.totals import complete
 from gateway.observability import context as log_context
 from gateway.observability import metrics
 from gateway.store import models as db
+from gateway.validation import code_lists
 from gateway.validation.pipeline import validate
 from gateway.validation.report import Report
 from gateway.webhooks import sender as webhooks
@@ -135,7 +136,10 @@ def decode_json(data: Any) -> Invoice:
         invoice = invoice_from_json({name: value for name, value in data.items() if name != "metadata"})  # metadata: not the invoice's
     except DecodeError as exc:
         raise InvalidInvoice("The invoice does not match the intake format.", [Detail(exc.pointer, exc.message)]) from None
-    check_values(invoice)
+    details = _value_details(invoice) + [Detail(pointer, message) for pointer, message in code_lists.problems(_walk(invoice))]
+    if details:  # one error per field: a wrong code never reaches the official rules, which would report it on every use
+        details.sort(key=lambda detail: detail.pointer)
+        raise InvalidInvoice(f"The invoice does not match the intake format ({len(details)} problem(s)).", details)
     return invoice
 
 
@@ -158,14 +162,19 @@ def _walk(obj: Any, pointer: str = "") -> Any:
 
 def check_values(invoice: Invoice) -> None:
     """Refuse text that XML cannot carry and numbers beyond exact computation, naming each."""
+    details = _value_details(invoice)
+    if details:
+        raise InvalidInvoice(f"The invoice holds values the gateway cannot process ({len(details)} problem(s)).", details)
+
+
+def _value_details(invoice: Invoice) -> list[Detail]:
     details = []
     for pointer, value in _walk(invoice):
         if isinstance(value, str) and not xml_safe(value):
             details.append(Detail(pointer, "contains characters that XML cannot carry (control characters or lone surrogates)"))
         elif isinstance(value, Decimal) and (value.adjusted() >= MAX_INTEGER_DIGITS or -int(value.as_tuple().exponent) > MAX_FRACTION_DIGITS):
             details.append(Detail(pointer, f"numbers may have at most {MAX_INTEGER_DIGITS} integer and {MAX_FRACTION_DIGITS} decimal digits"))
-    if details:
-        raise InvalidInvoice(f"The invoice holds values the gateway cannot process ({len(details)} problem(s)).", details)
+    return details
 
 
 def check_drawable(invoice: Invoice) -> None:

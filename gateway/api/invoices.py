@@ -20,6 +20,7 @@ from gateway.api.idempotency import idempotent
 from gateway.api.params import bool_param, text_param
 from gateway.api.params import int_param as int_param  # the other blueprints read it from here
 from gateway.store import models as db
+from gateway.validation.grouping import group, with_groups
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
@@ -152,7 +153,7 @@ def invoice_detail(row: db.Invoice) -> dict[str, Any]:
         }
         for e in row.events
     ]
-    return {**invoice_summary(row), "report": row.report, "events": events}
+    return {**invoice_summary(row), "report": with_groups(row.report), "events": events}
 
 
 # ---------------------------------------------------------------------------- routes
@@ -212,14 +213,15 @@ def withheld(row: db.Invoice, kind: str) -> bool:
 
 
 def rejected_error(row: db.Invoice, kind: str) -> ApiError:
-    """The 409 for a withheld document, with the fatal findings that rejected the invoice (`findings`, as in its report)."""
+    """The 409 for a withheld document, with the fatal findings that rejected the invoice (`groups`, and `findings` as in its report)."""
     fatal = [f for f in (row.report or {}).get("findings", []) if f.get("severity") == "fatal"]
+    groups = group(fatal, (row.report or {}).get("syntax"))
     return ApiError(
         409,
         "invoice_rejected",
-        f"Invoice {row.id} was rejected ({len(fatal)} fatal finding(s)): its {kind} document is not served, so that it cannot pass "
-        "for a conforming one. Correct the invoice and submit it again; what was sent stays at documents/input.",
-        members={"findings": fatal},
+        f"Invoice {row.id} was rejected ({len(groups)} problem(s), {len(fatal)} fatal finding(s)): its {kind} document is not served, "
+        "so that it cannot pass for a conforming one. Correct the invoice and submit it again; what was sent stays at documents/input.",
+        members={"groups": groups, "findings": fatal},
     )
 
 
@@ -244,4 +246,4 @@ def validate_only() -> Response:
         report = intake.validate_json(data, _profile())
     else:
         report = intake.validate_document(request.get_data(cache=True), request.mimetype, french=bool_param("french", True))
-    return json_response(report.to_dict())
+    return json_response(with_groups(report.to_dict()))

@@ -137,7 +137,35 @@ def _own_schemas() -> dict[str, Any]:
                 "artefacts": {"type": "array", "items": STRING, "description": "What was run: nothing run means nothing checked."},
                 "fatal": INTEGER,
                 "warnings": INTEGER,
-                "findings": {"type": "array", "items": _ref("Finding")},
+                "findings": {"type": "array", "items": _ref("Finding"), "description": "Every finding as its artefact raised it."},
+                "groups": {
+                    "type": "array",
+                    "items": _ref("FindingGroup"),
+                    "description": "The findings grouped by rule and place in the invoice, most severe first (docs/intake-format.md).",
+                },
+            }
+        ),
+        "FindingGroup": _object(
+            {
+                "rule_id": NULLABLE_STRING,
+                "severity": {"type": "string", "enum": ["fatal", "warning", "information"], "description": "The most severe of the group."},
+                "message": STRING,
+                "messages": {"type": "array", "items": STRING, "description": "Each distinct wording, `message` first."},
+                "business_term": NULLABLE_STRING,
+                "location": {
+                    **STRING,
+                    "description": "The place in the invoice, named alike for every syntax: empty for the whole invoice, "
+                    "/line[2], /seller/address, /allowance_charge[1], /vat_breakdown[1], /totals, /payment …",
+                },
+                "place": {"type": "array", "items": {"type": "array"}, "description": "The same place as [part, position or null] steps."},
+                "count": {**INTEGER, "description": "How many findings the group holds."},
+                "artefacts": {"type": "array", "items": STRING, "description": "The artefacts that raised it."},
+                "syntaxes": {"type": "array", "items": STRING, "description": "cii, ubl, or the input's own (json) for the gateway's checks."},
+                "raised_by": {
+                    "type": "array",
+                    "items": _object({"artefact": STRING, "syntax": NULLABLE_STRING, "location": NULLABLE_STRING}),
+                    "description": "Each artefact with the exact location it named (an XPath, or a JSON pointer for the gateway's checks).",
+                },
             }
         ),
         "StatusEvent": _object(

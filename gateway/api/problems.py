@@ -63,7 +63,10 @@ TYPES: dict[str, ProblemType] = {
         409, "Duplicate invoice", "An accepted invoice has the same seller SIREN, number and year of issue: `existing_invoice` is its id."
     ),
     "invoice_rejected": ProblemType(
-        409, "Invoice rejected", "The invoice was rejected at intake: its generated documents are not served; `findings` lists the fatal findings."
+        409,
+        "Invoice rejected",
+        "The invoice was rejected at intake: its generated documents are not served; `groups` lists the fatal findings by rule and "
+        "place, `findings` each one.",
     ),
     "idempotency_key_reused": ProblemType(409, "Idempotency-Key reused", "The Idempotency-Key was already used for a different request."),
     # Lifecycle statuses
@@ -169,6 +172,11 @@ def problem_properties() -> dict[str, Any]:
             },
         },
         "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}, "description": "invoice_rejected: the fatal findings."},
+        "groups": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/FindingGroup"},
+            "description": "invoice_rejected: the fatal findings grouped by rule and place in the invoice.",
+        },
         "existing_invoice": {"type": "string", "format": "uuid", "description": "duplicate_invoice: the invoice already accepted."},
         "reception_id": {**string, "description": "An unreadable received document: the reception that keeps its bytes."},
         "request_id": {**string, "description": "The X-Request-Id of the request that produced the answer: every log line it wrote carries it."},

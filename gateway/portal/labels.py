@@ -108,3 +108,27 @@ def webhook_state(state: str) -> str:
         "failed": _("failed"),
     }
     return names.get(state, state)
+
+
+def place_name(place: list[list]) -> str:
+    """The place of a group of findings (`gateway.validation.grouping.place`) in the reader's language: "line 2 › address"."""
+    counted = {
+        "line": _("line {n}"),
+        "allowance_charge": _("allowance or charge {n}"),
+        "allowance": _("allowance {n}"),
+        "charge": _("charge {n}"),
+        "vat_breakdown": _("VAT breakdown {n}"),
+        "note": _("note {n}"),
+    }
+    single = {
+        "seller": _("seller"),
+        "buyer": _("buyer"),
+        "payee": _("payee"),
+        "tax_representative": _("tax representative"),
+        "delivery": _("delivery"),
+        "address": _("address"),
+        "totals": _("totals"),
+        "payment": _("payment instructions"),
+    }
+    words = [counted[part].format(n=n) if part in counted and n else single.get(part, part) for part, n in place]
+    return " › ".join(words) if words else _("the whole invoice")

@@ -60,6 +60,7 @@ from gateway.portal.labels import (
     delivery_label,
     direction_name,
     party_role,
+    place_name,
     role_name,
     routing_step,
     source_name,
@@ -72,6 +73,7 @@ from gateway.portal.terms import reason_name, term_name
 from gateway.secret_files import load_or_create_secret
 from gateway.store import models as db
 from gateway.texts import N_
+from gateway.validation.grouping import group
 from gateway.webhooks import sender
 from gateway.webhooks.models import SENDING, STATES, WebhookDelivery
 
@@ -81,7 +83,6 @@ log = logging.getLogger(__name__)
 SETTINGS = "gateway.portal"
 PUBLIC = {"portal.sign_in", "portal.static", "portal.language"}
 DOCUMENT_KINDS = ("facturx", "facturx-signed", "ubl", "ubl-signed", "ubl-peppol", "cii", "input", "canonical")  # display order
-SEVERITY_ORDER = {"fatal": 0, "warning": 1, "information": 2}
 WEBHOOKS_LISTED = 100
 Row = TypeVar("Row", db.Invoice, Delivery, WebhookDelivery)  # the tenant-scoped rows a URL names by UUID
 CSP = (
@@ -208,6 +209,7 @@ def _template_context() -> dict[str, Any]:
         "stored_day": lambda text: i18n.format_date(date.fromisoformat(text), lang),
         "status_label": status_label,
         "term_name": lambda term: term_name(term, lang),
+        "place_name": place_name,
         "reason_name": lambda code: reason_name(code, lang),
         "role_name": role_name,
         "party_role": party_role,
@@ -351,9 +353,8 @@ def _canonical(row: db.Invoice) -> Invoice | None:
 
 
 def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(
-        report.get("findings", []), key=lambda f: (SEVERITY_ORDER.get(f.get("severity"), 3), f.get("rule_id") or "", f.get("artefact") or "")
-    )
+    """The report's findings grouped by rule and place in the invoice, most severe first."""
+    return group(report.get("findings", []), report.get("syntax"))
 
 
 def _buyer_statuses(row: db.Invoice) -> list[codes.Status] | None:

@@ -397,7 +397,13 @@ def test_validate_json_and_documents_without_storing(api, accepted, documented):
     documented("ValidationReport", response.get_json())
     assert response.get_json()["valid"] and {"EN16931-UBL", "FACTURX-en16931"} <= set(response.get_json()["artefacts"])
     wrong = post_json(api, numbered("V-1", totals={"tax_inclusive_amount": "1.00"}), "/api/v1/validate").get_json()
+    documented("ValidationReport", wrong)
     assert not wrong["valid"] and "BR-CO-15" in {f["rule_id"] for f in wrong["findings"]}
+    # The report groups the findings of every artefact by rule and place: BR-CO-15 raised on the JSON, CII and UBL is one group.
+    (totals,) = [g for g in wrong["groups"] if g["rule_id"] == "BR-CO-15"]
+    assert totals["location"] == "/totals" and totals["place"] == [["totals", None]] and totals["business_term"]
+    assert {r["syntax"] for r in totals["raised_by"]} == {"json", "cii", "ubl"} and totals["count"] == len(totals["raised_by"])
+    assert sum(g["count"] for g in wrong["groups"]) == len(wrong["findings"])
 
     ubl = download(accepted[0], accepted[1].get_json(), "ubl").data
     report = api.post("/api/v1/validate", data=ubl, content_type="application/xml").get_json()

@@ -87,6 +87,10 @@ def test_a_rejected_invoices_document_lists_its_fatal_findings(api, documented):
     body = assert_problem(response, 409, "invoice_rejected", documented)
     fatal = [f for f in rejected["report"]["findings"] if f["severity"] == "fatal"]
     assert body["findings"] == fatal and fatal and body["errors"] == []
+    # One wrong total is one problem for people, however many artefacts and syntaxes raised it.
+    assert [(g["rule_id"], g["location"]) for g in body["groups"]] == [("BR-CO-15", "/totals")]
+    assert body["groups"][0]["count"] == len(fatal) and {"cii", "ubl"} <= set(body["groups"][0]["syntaxes"])
+    assert "(1 problem(s), " in body["detail"]
 
 
 def test_an_unreadable_received_document_names_its_reception(api, documented):

@@ -167,9 +167,13 @@ def test_validate_invalid_document_and_json_report(env, run, converted, tmp_path
     broken.write_bytes(converted["ubl"].read_bytes().replace(b"<cbc:InvoiceTypeCode>380<", b"<cbc:InvoiceTypeCode>999<"))
     readable = gateway(env, "validate", broken)
     assert readable.returncode == 1 and readable.stdout.startswith("INVALID") and "FATAL" in readable.stdout
+    # Grouped for people: each problem once, with the artefacts and syntaxes that raised it and their exact locations.
+    assert "group(s)" in readable.stdout and "raised by" in readable.stdout and "BR-CL-01" in readable.stdout
     code, out, _ = run("validate", broken, "--json")
     report = json.loads(out)
     assert code == 1 and report["valid"] is False and report["artefacts"] == ["XSD-ubl-invoice", "EN16931-UBL", "BR-FR-UBL"]
+    assert sum(g["count"] for g in report["groups"]) == len(report["findings"])
+    assert "BR-CL-01" in {g["rule_id"] for g in report["groups"]}
     without_french = json.loads(run("validate", broken, "--json", "--no-french")[1])
     assert without_french["artefacts"] == ["XSD-ubl-invoice", "EN16931-UBL"]
 

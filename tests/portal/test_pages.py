@@ -167,6 +167,8 @@ def test_invoice_page_shows_key_data_timeline_and_report_in_plain_words(signed_i
     assert "Rejetée aux contrôles de dépôt" in page and "Passerelle — contrôles de dépôt" in page
     assert "BR-CO-15" in page and "BT-112" in page and "Montant total TVA comprise" in page and "Bloquante" in page
     assert "15\u202f000,00\u00a0€" in page
+    # BR-CO-15 raised on the CII and on the UBL is one row, placed in the totals, with both artefacts named.
+    assert page.count('class="finding-group"') == 1 and ">totaux<" in page and "EN16931-UBL" in page
     credit = signed_in().get(f"/portal/invoices/{world.invoices['credit']}").get_data(as_text=True)
     assert "Avoir" in credit and "Déposée" in credit
 
