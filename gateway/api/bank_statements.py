@@ -6,7 +6,6 @@ key's.  A malformed file is a 422 naming the line or element, and nothing is imp
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -16,7 +15,7 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request, own_invoice
-from gateway.payments import effects, service
+from gateway.payments import effects, review, service
 from gateway.payments import models as pm
 
 # RFC 9457 problem details, as gateway.api.problems documents them (not imported: this module only names the component).
@@ -27,7 +26,7 @@ bp.before_request(authenticate)
 conventions.apply(bp)
 
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024
-TOLERANCE = Decimal("5.00")
+DECISION_STATUS = {"already_matched": 409, "not_matched": 409, "invalid_decision": 422}
 MAX_ID = 2**31 - 1  # the largest integer id on every database
 
 
@@ -102,25 +101,20 @@ def post_decision(line_id: int) -> Response:
     actor = f"tenant:{current_tenant().id}"
     if not isinstance(data, dict) or len(data) != 1 or not ({"confirm", "reject", "undo"} & set(data)):
         raise ApiError(422, "invalid_decision", 'Send {"confirm": [invoice ids]}, {"reject": "invoice id"} or {"undo": true}.')
-    if "confirm" in data:
-        ids = data["confirm"]
-        if line.state in (pm.MATCHED, pm.DECIDED) and any(m.state == pm.APPLIED for m in line.matches):
-            raise ApiError(409, "already_matched", f"Bank line {line_id} is matched: undo it first.")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise ApiError(422, "invalid_decision", "confirm: a non-empty list of invoice ids.")
-        try:
-            effects.confirm(session, archive(), line, ids, actor=actor, tolerance=TOLERANCE)
-        except ValueError as exc:
-            raise ApiError(422, "invalid_decision", str(exc)) from None
-    elif "reject" in data:
-        if not isinstance(data["reject"], str) or own_invoice(data["reject"]) is None:
-            raise ApiError(422, "invalid_decision", "reject: an invoice id.")
-        effects.reject(session, line, data["reject"], actor=actor)
-    else:
-        applied = [m for m in line.matches if m.state == pm.APPLIED]
-        if not applied:
-            raise ApiError(409, "not_matched", f"Bank line {line_id} has no applied match to undo.")
-        effects.undo(session, archive(), applied[0], actor=actor)
+    try:
+        if "confirm" in data:
+            ids = data["confirm"]
+            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+                raise ApiError(422, "invalid_decision", "confirm: a non-empty list of invoice ids.")
+            review.confirm(session, archive(), line, ids, actor=actor)
+        elif "reject" in data:
+            if not isinstance(data["reject"], str):
+                raise ApiError(422, "invalid_decision", "reject: an invoice id.")
+            review.reject(session, line, data["reject"], actor=actor)
+        else:
+            review.undo(session, archive(), line, actor=actor)
+    except review.DecisionRefused as refused:
+        raise ApiError(DECISION_STATUS[refused.code], refused.code, refused.message) from None
     session.commit()
     return json_response(line_json(line))
 

@@ -22,6 +22,7 @@ from gateway.lifecycle.machine import next_status
 from gateway.payments import models as pm
 from gateway.payments.matching import Allocation, Proposal, buyer_key
 from gateway.store import models as db
+from gateway.webhooks import sender as webhooks
 
 ZERO = Decimal("0.00")
 UNPAID, PARTIALLY_PAID, PAID, OVER_PAID = "unpaid", "partially_paid", "paid", "over_paid"
@@ -51,17 +52,26 @@ def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
     paid = sum((m.amount + m.written_off for m in matches), ZERO)
     total = due(invoice)
     state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
-    payments = []
-    for match in matches:
-        line = match.line
-        payments.append(
-            {
-                "match": match.id, "date": (line.value_date or line.booking_date).isoformat() if (line.value_date or line.booking_date) else None,
-                "amount": str(match.amount), "written_off": str(match.written_off), "bank_line": line.id, "statement": line.statement_id,
-                "rule": match.rule, "score": match.score, "evidence": match.evidence, "decided_by": match.decided_by,
-            }
-        )  # fmt: skip
+    payments = [payment_json(match) for match in matches]
     return {"status": state, "amount_due": str(total), "amount_paid": str(paid), "still_due": str(max(total - paid, ZERO)), "payments": payments}
+
+
+def payment_json(match: pm.PaymentMatch) -> dict[str, Any]:
+    """One payment of an invoice (JSON values): what a match paid, from which bank line, by which rule."""
+    line = match.line
+    when = line.value_date or line.booking_date
+    return {
+        "match": match.id, "date": when.isoformat() if when else None,
+        "amount": str(match.amount), "written_off": str(match.written_off), "bank_line": line.id, "statement": line.statement_id,
+        "rule": match.rule, "score": match.score, "evidence": match.evidence, "decided_by": match.decided_by,
+    }  # fmt: skip
+
+
+def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.PaymentMatch) -> None:
+    """The ERP's webhook: the payment (or the payment undone) and the invoice's payment state after it."""
+    after = position(session, invoice)
+    state = {k: after[k] for k in ("status", "amount_due", "amount_paid", "still_due")}
+    webhooks.enqueue(session, invoice, event, {"payment": payment_json(match), "payment_state": state})
 
 
 def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Proposal, *, decided_by: str) -> list[pm.PaymentMatch]:
@@ -73,6 +83,7 @@ def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Propo
         invoice = session.get(db.Invoice, match.invoice_id)
         assert invoice is not None
         _collected(session, archive, invoice, match, line)
+        _announce(session, invoice, "invoice.payment_received", match)
         if line.payer_iban and proposal.rule != "amount_only":
             _learn(session, line.tenant_id, line.payer_iban, buyer_key(invoice.buyer_siren, invoice.buyer_name))
     return matches
@@ -127,6 +138,7 @@ def undo(session: Session, archive: Archive, match: pm.PaymentMatch, *, actor: s
     for sibling in touched:
         invoice = session.get(db.Invoice, sibling.invoice_id)
         assert invoice is not None
+        _announce(session, invoice, "invoice.payment_undone", sibling)
         if sum((m.amount + m.written_off for m in applied_matches(session, invoice.id)), ZERO) >= due(invoice):
             continue  # still fully paid by the other lines
         query = select(pm.PaymentMatch).where(pm.PaymentMatch.invoice_id == invoice.id, pm.PaymentMatch.status_event_id.is_not(None))
@@ -152,6 +164,14 @@ def _give_back(session: Session, archive: Archive, invoice: db.Invoice, settled:
     settled.evidence = {**settled.evidence, "212_given_back": recorded.event.id}
 
 
+class NotOpen(Exception):
+    """A person named an invoice that is not open: unknown, another tenant's, or paid in full."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"invoice {number} is not open")
+        self.number = number
+
+
 def confirm(
     session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str, tolerance: Decimal
 ) -> list[pm.PaymentMatch]:
@@ -159,9 +179,11 @@ def confirm(
     from gateway.payments.service import book  # the open items, as the engine sees them
 
     items = {item.id: item for item in book(session, line.tenant_id).items}
-    chosen = [items[i] for i in invoice_ids if i in items]
-    if len(chosen) != len(invoice_ids):
-        raise ValueError("an invoice is not open (unknown, another tenant's, or paid)")
+    for invoice_id in invoice_ids:
+        if invoice_id not in items:
+            invoice = session.get(db.Invoice, invoice_id)
+            raise NotOpen(invoice.number if invoice is not None and invoice.tenant_id == line.tenant_id else invoice_id)
+    chosen = [items[i] for i in invoice_ids]
     for proposed in [m for m in line.matches if m.state == pm.PROPOSED]:
         proposed.state = pm.UNDONE
     from gateway.payments.matching import allocate

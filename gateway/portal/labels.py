@@ -132,3 +132,40 @@ def place_name(place: list[list]) -> str:
     }
     words = [counted[part].format(n=n) if part in counted and n else single.get(part, part) for part, n in place]
     return " › ".join(words) if words else _("the whole invoice")
+
+
+def match_rule(rule: str) -> str:
+    """The matching rule that proposed or made a payment match (`gateway.payments.matching`), in the reader's language."""
+    names = {
+        "creditor_reference": _("structured creditor reference"),
+        "end_to_end_id": _("end-to-end id"),
+        "text_reference": _("invoice number in the remittance"),
+        "text_references": _("invoice numbers in the remittance"),
+        "payer_amount": _("known payer, amount of one invoice"),
+        "grouped_payment": _("known payer, sum of several invoices"),
+        "amount_only": _("same amount only"),
+        "person": _("decided by a person"),
+    }
+    return names.get(rule, rule)
+
+
+def match_evidence(evidence: dict) -> list[tuple[str, str]]:
+    """What a match was found on, as (label, value) pairs a person can check against the bank line."""
+    names = {
+        "creditor_reference": _("Reference"),
+        "end_to_end_id": _("End-to-end id"),
+        "found": _("Read in the remittance"),
+        "payer_iban": _("Payer's IBAN"),
+        "payer_name": _("Payer's name"),
+        "similarity": _("Name similarity"),
+        "difference": _("Difference"),
+    }
+    pairs = []
+    for key, label in names.items():
+        value = evidence.get(key)
+        if value in (None, "", []):
+            continue
+        pairs.append((label, ", ".join(value) if isinstance(value, list) else f"{value:.0f} %" if key == "similarity" else str(value)))
+    if evidence.get("learned"):
+        pairs.append((_("Payer"), _("recognised by an earlier match")))
+    return pairs

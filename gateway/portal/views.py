@@ -608,3 +608,6 @@ def change_account(user_id: int) -> Response | tuple[str, int]:
     log.info("portal user %s: %s by portal user %s", user.id, action, current_user().id)
     flash(message, "success")
     return redirect(url_for("portal.users"))
+
+
+from gateway.portal import payments as _payments  # noqa: E402, F401  (its routes join this blueprint)

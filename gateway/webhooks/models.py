@@ -9,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.store.models import Base, JSONType, UTCDateTime, new_id, utcnow
 
-EVENTS = ("invoice.accepted", "invoice.rejected", "invoice.status_changed", "invoice.received")
+EVENTS = (
+    "invoice.accepted",
+    "invoice.rejected",
+    "invoice.status_changed",
+    "invoice.received",
+    "invoice.payment_received",
+    "invoice.payment_undone",
+)
 PENDING, RETRYING, SENDING, DELIVERED, FAILED = "pending", "retrying", "sending", "delivered", "failed"
 STATES = (PENDING, RETRYING, SENDING, DELIVERED, FAILED)
 DUE_STATES = (PENDING, RETRYING)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.api.conftest import Api, new_tenant_key
 from tests.conftest import load_example
 
 DATA = Path(__file__).parent / "data"
+AMOUNT = Decimal("14947.54")  # the total of the French B2B example
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +58,22 @@ def issue(api, database, archive, number: str, deliver: bool = True, **changes) 
             change = StatusChange("201", datetime.now(UTC), codes.PLATFORM)
             service.record(session, archive, session.get(db.Invoice, body["id"]), change, source=service.SOURCE_GATEWAY, actor="gateway:delivery")
     return body
+
+
+def camt_entry(ref: str, amount: Decimal, remittance: str, payer: str) -> str:
+    """One booked credit of a camt.053 statement, with the payer and what they wrote."""
+    return f"""<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+      <BookgDt><Dt>2026-12-02</Dt></BookgDt><ValDt><Dt>2026-12-02</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef>
+      <NtryDtls><TxDtls><Amt Ccy="EUR">{amount}</Amt><RltdPties><Dbtr><Pty><Nm>{payer}</Nm></Pty></Dbtr></RltdPties>
+      <RmtInf><Ustrd>{remittance}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def camt_statement(tag: str, entries: list[str]) -> bytes:
+    """A camt.053.001.08 statement of the tenant's account with these entries."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+  <GrpHdr><MsgId>MSG-{tag}</MsgId><CreDtTm>2026-12-02T22:15:00+01:00</CreDtTm></GrpHdr>
+  <Stmt><Id>STMT-{tag}</Id><CreDtTm>2026-12-02T22:15:00+01:00</CreDtTm>
+    <Acct><Id><IBAN>FR7630006000011234567890189</IBAN></Id></Acct>
+    {"".join(entries)}
+  </Stmt></BkToCstmrStmt></Document>""".encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from sqlalchemy import func, select
@@ -10,6 +11,8 @@ from gateway.payments import models as pm
 from gateway.payments import service
 from gateway.payments.effects import position
 from gateway.store import models as db
+from gateway.webhooks import sender
+from gateway.webhooks.models import WebhookDelivery
 from tests.payments.conftest import data, issue
 
 
@@ -154,3 +157,30 @@ def test_undoing_an_earlier_partial_payment_gives_back_the_212_a_later_line_reco
     assert (payment["status"], payment["amount_paid"]) == ("partially_paid", "9947.54")
     timeline = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
     assert _codes(api, invoice_id).count("212") == 2 and timeline["payment"]["collected"] == "0.00"
+
+
+def test_the_erp_is_told_of_each_payment_and_of_each_payment_undone(api, database, archive):
+    """invoice.payment_received for the engine's match and a person's, invoice.payment_undone for an undo: in the same transaction."""
+    invoice_id = issue(api, database, archive, "FA2026-15")["id"]
+    with database.session() as session:
+        tenant_id = session.get(db.Invoice, invoice_id).tenant_id
+        sender.subscribe(session, b"k" * 32, tenant_id, "https://erp.example/hooks", ["invoice.payment_received", "invoice.payment_undone"])
+    [deposit] = _import(api, "statement.mt940").get_json()["lines"][1:2]  # 5000.00 "Acompte facture FA2026-15": a partial payment
+    assert api.post(f"/api/v1/bank-lines/{deposit['id']}/decision", json={"undo": True}).status_code == 200
+
+    with database.session() as session:
+        sent = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.invoice_id == invoice_id).order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+        )
+        bodies = [json.loads(delivery.payload) for delivery in sent]
+    assert sorted(b["event"] for b in bodies) == ["invoice.payment_received", "invoice.payment_undone"]
+    received = next(b["data"] for b in bodies if b["event"] == "invoice.payment_received")
+    undone = next(b["data"] for b in bodies if b["event"] == "invoice.payment_undone")
+    assert (received["payment"]["amount"], received["payment"]["bank_line"], received["payment"]["decided_by"]) == (
+        "5000.00",
+        deposit["id"],
+        "engine",
+    )
+    assert received["payment_state"] == {"status": "partially_paid", "amount_due": "14947.54", "amount_paid": "5000.00", "still_due": "9947.54"}
+    assert undone["payment"]["match"] == received["payment"]["match"] and undone["payment_state"]["status"] == "unpaid"
+    assert received["invoice"]["id"] == invoice_id

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from gateway.store import models as db
 from gateway.store.session import upgrade
 from gateway.store.tenants import get_tenant
 from tests.conftest import LOOPBACK_WEBHOOKS
+from tests.payments.conftest import AMOUNT, camt_entry, camt_statement
 from tests.portal.conftest import DELIVERY_ERROR, PASSWORD, example, failed_notification, kill_delivery, populate, receive_invoice
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
@@ -309,11 +311,53 @@ def test_administrator_creates_a_user_who_can_then_sign_in(browser, site):
     context.close()
 
 
+def test_operator_imports_a_statement_reviews_confirms_splits_and_undoes(browser, site):
+    base, world, app = site
+    tag = f"{uuid.uuid4().int % 10**8:08d}"
+    numbers = [f"F{tag}-{n}" for n in (1, 2, 3)]
+    with app.extensions["gateway.database"].session() as session:  # three more open invoices of the same amount as the valid one
+        tenant = get_tenant(session, world.tenant)
+        for number in numbers:
+            intake.submit_json(session, app.extensions["gateway.archive"], tenant, example("invoice-fr-b2b", number))
+    camt = camt_statement(tag, [camt_entry(f"{tag}-1", AMOUNT, "VIREMENT", "M DUPUIS"), camt_entry(f"{tag}-2", AMOUNT * 2, "PAIEMENT", "M DUPUIS")])
+    context, page = _sign_in(browser, base, world.users[OPERATOR])
+    page.get_by_role("link", name="Encaissements").click()
+    assert "Rien à examiner" in page.locator("#review").inner_text()
+    page.set_input_files("#statement", files=[{"name": "releve.xml", "mimeType": "application/xml", "buffer": camt}])
+    page.get_by_role("button", name="Importer", exact=True).click()
+    page.wait_for_load_state()
+    assert "releve.xml : 2 nouvelle(s) ligne(s), 0 rapprochée(s), 1 à examiner" in page.locator(".notice-success").inner_text()
+    assert page.locator("#waiting").inner_text() == "2 lignes bancaires attendent une décision."
+    candidates = page.locator(".review-line").first.locator("tr.candidate")
+    assert candidates.count() == 3 and "même montant seulement" in candidates.first.inner_text()
+    _shot(page, "payments-review-fr")
+
+    # Confirm the candidate the person knows is right; the line leaves the queue and shows among the matched ones.
+    candidates.filter(has_text=numbers[0]).get_by_role("button", name="Confirmer").click()
+    page.wait_for_load_state()
+    assert "confirmée" in page.locator(".notice-success").inner_text() and numbers[0] in page.locator("#matched-table").inner_text()
+    # Split the other line over two invoices typed by number.
+    line = page.locator(".review-line").first
+    assert "Aucune proposition" in line.inner_text()
+    line.locator("summary").click()
+    line.get_by_label("Numéros de facture, séparés par des virgules").fill(f"{numbers[1]}, {numbers[2]}")
+    line.get_by_role("button", name="Confirmer ces factures").click()
+    page.wait_for_load_state()
+    matched = page.locator("#matched-table").inner_text()
+    assert numbers[1] in matched and numbers[2] in matched and "Rien à examiner" in page.locator("#review").inner_text()
+    _shot(page, "payments-matched-fr")
+    # Undo the first match: the invoice is due again and the line is the person's (not back in the queue).
+    page.locator("tr.matched-line", has_text=numbers[0]).get_by_role("button", name="Annuler").click()
+    page.wait_for_load_state()
+    assert "annulé" in page.locator(".notice-success").inner_text() and numbers[0] not in page.locator("#matched-table").inner_text()
+    context.close()
+
+
 def test_every_page_fits_a_phone_without_sideways_scrolling(browser, site):
     base, world, _app = site
     context, page = _sign_in(browser, base, world.users[ADMINISTRATOR], viewport=PHONE)
     paths = ["/portal/", "/portal/invoices", f"/portal/invoices/{world.invoices['wrong_total']}", f"/portal/invoices/{world.invoices['valid']}"]
-    for path in [*paths, "/portal/operations", "/portal/operations/webhooks", "/portal/users"]:
+    for path in [*paths, "/portal/payments", "/portal/operations", "/portal/operations/webhooks", "/portal/users"]:
         page.goto(f"{base}{path}")
         widths = page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], (path, widths)
