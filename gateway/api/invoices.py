@@ -19,6 +19,7 @@ from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
 from gateway.api.params import bool_param, text_param
 from gateway.api.params import int_param as int_param  # the other blueprints read it from here
+from gateway.payments import effects
 from gateway.store import models as db
 from gateway.validation.grouping import group, with_groups
 
@@ -153,7 +154,9 @@ def invoice_detail(row: db.Invoice) -> dict[str, Any]:
         }
         for e in row.events
     ]
-    return {**invoice_summary(row), "report": with_groups(row.report), "events": events}
+    payable = row.direction == "outgoing" and row.state != db.STATE_REJECTED
+    payment = effects.position(db_session(), row) if payable else None
+    return {**invoice_summary(row), "report": with_groups(row.report), "events": events, "payment": payment}
 
 
 # ---------------------------------------------------------------------------- routes

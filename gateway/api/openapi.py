@@ -180,7 +180,15 @@ def _own_schemas() -> dict[str, Any]:
         ),
         "InvoiceSummary": _object(SUMMARY_PROPERTIES),
         "InvoiceDetail": _object(
-            {**SUMMARY_PROPERTIES, "report": _ref("ValidationReport"), "events": {"type": "array", "items": _ref("StatusEvent")}}
+            {
+                **SUMMARY_PROPERTIES,
+                "report": _ref("ValidationReport"),
+                "events": {"type": "array", "items": _ref("StatusEvent")},
+                "payment": {
+                    **_nullable(bank_statements.PAYMENT_SCHEMA),
+                    "description": "An outgoing invoice's payment state and payments, as /payment gives them (null for a received or rejected one).",
+                },
+            }
         ),
         "InvoiceList": listing.LIST_SCHEMA,
         "Health": _object({"status": {"type": "string", "enum": ["ok"]}}),

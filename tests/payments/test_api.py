@@ -45,6 +45,7 @@ def test_camt053_import_matches_pays_and_records_212_once(api, database, archive
         payment = _payment(api, invoice_id)
         assert (payment["status"], payment["amount_paid"], payment["still_due"]) == ("paid", "14947.54", "0.00")
         assert _codes(api, invoice_id)[-1] == "212"
+        assert api.get(f"/api/v1/invoices/{invoice_id}").get_json()["payment"] == payment  # the invoice says it too
     timeline = api.get(f"/api/v1/invoices/{invoices['F2026-000142']}/statuses").get_json()
     assert timeline["payment"]["still_due"] == "0.00" and timeline["events"][-1]["source"] == "payment"
 
