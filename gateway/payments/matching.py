@@ -122,6 +122,18 @@ def _creditor_reference(book: Book, line: BankLineView) -> list[str]:
     return [key] if key else []
 
 
+# How a reference was read in the remittance (gateway.payments.references): its score, and its rank from the surest
+# (a serial scores 0.93 only when the amount agrees too).
+_HOW_SCORE = {"exact": 0.96, "sibling": 0.96, "loose": 0.95, "serial": 0.93, "digits": 0.9}
+_HOW_WEAKNESS = {"exact": 0, "sibling": 0, "loose": 1, "digits": 2, "serial": 3}
+
+
+def _amount_agrees(book: Book, keys: list[str], amount: Decimal, tolerance: Decimal) -> bool:
+    """The line pays what these invoices still ask for, up to the tolerance (bank fees)."""
+    due = sum((book.by_id[k].still_due for k in keys), ZERO)
+    return ZERO <= due - amount <= tolerance
+
+
 def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list[str], rule: str, base: float, evidence: dict[str, Any]) -> Proposal:
     items = [book.by_id[k] for k in keys]
     allocations, difference = allocate(line.amount, items, settings.tolerance)
@@ -190,10 +202,14 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
         proposals.append(_by_reference(book, line, settings, [key], "end_to_end_id", 0.98, {"end_to_end_id": line.end_to_end_id}))
     found = book.index.find(line.remittance)
     if found:
-        how = "digits" if any(f.how == "digits" for f in found) else "exact"
+        how = max((f.how for f in found), key=lambda h: _HOW_WEAKNESS.get(h, 0))  # the weakest reading decides
         evidence = {"remittance": line.remittance, "found": [f.written for f in found], "how": how}
-        rule = "text_reference" if len(found) == 1 and how == "exact" else "text_references"
-        proposals.append(_by_reference(book, line, settings, [f.key for f in found], rule, 0.96 if how == "exact" else 0.9, evidence))
+        rule = "text_reference" if len(found) == 1 and how in ("exact", "loose") else "text_references"
+        keys = [f.key for f in found]
+        base = _HOW_SCORE.get(how, 0.96)
+        if how == "serial" and not _amount_agrees(book, keys, line.amount, settings.tolerance):
+            base = 0.7  # a bare number and a different amount: a person decides
+        proposals.append(_by_reference(book, line, settings, keys, rule, base, evidence))
     if any(p.score >= settings.threshold for p in _allowed(book, line, proposals)):
         return _allowed(book, line, proposals)  # a reference settled it: the payer rules would only add weaker candidates
     buyers, payer = _payer_buyers(book, line)

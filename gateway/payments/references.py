@@ -1,9 +1,12 @@
 """Finding invoice numbers in what a payer wrote: tolerant to spacing, separators, prefixes and several numbers in one line.  Pure.
 
 The text is cut into letter and digit tokens; consecutive tokens joined without their separators are looked up among the
-open invoices' numbers folded the same way ("FA 2026/12" → FA202612), the longest known first, else by their digits only
-("facture 2026-12" → 202612, when one invoice has them).  After a number, bare numbers joined by commas, "et", "and", "&",
-"/", "+" or "-" name its siblings: the same number with its last digit group replaced ("FA2026-12, 13 et 14" → FA2026-13, FA2026-14).
+open invoices' numbers folded the same way ("FA 2026/12" → FA202612), the longest known first, else without the
+leading zeros of their numbers ("FA2026-12" for FA2026-000012, "loose"), else by their digits only ("facture 2026-12" →
+202612), else by the invoice's last number alone ("facture 12" for FA2026-000012, "serial": weak, the matching engine
+wants the amount to agree); each of the last three only when one open invoice has it.  After a number, bare numbers
+joined by commas, "et", "and", "&", "/", "+" or "-" name its siblings: the same number with its last digit group
+replaced ("FA2026-12, 13 et 14" → FA2026-13, FA2026-14).
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ def fold(text: str) -> str:
 
 def digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+def loose(tokens: list[str]) -> str:
+    """Letter and digit tokens joined with the leading zeros of each number dropped: "FA2026-000123" and "FA 2026/123" agree."""
+    return "".join((token.lstrip("0") or "0") if token.isdigit() else token for token in tokens)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,15 @@ class ReferenceIndex:
             if len(digits(reference)) >= MIN_DIGITS:
                 by_digits.setdefault(digits(reference), set()).add(key)
         self.digits = {d: next(iter(keys)) for d, keys in by_digits.items() if len(keys) == 1}
+        by_loose: dict[str, set[str]] = {}
+        by_serial: dict[str, set[str]] = {}
+        for key, reference in self.written.items():
+            tokens = _TOKEN.findall(reference.upper())
+            by_loose.setdefault(loose(tokens), set()).add(key)
+            if tokens and tokens[-1].isdigit():
+                by_serial.setdefault(tokens[-1].lstrip("0") or "0", set()).add(key)
+        self.loose = {text: next(iter(keys)) for text, keys in by_loose.items() if len(keys) == 1}
+        self.serials = {serial: next(iter(keys)) for serial, keys in by_serial.items() if len(keys) == 1}
 
     def exact(self, reference: str | None) -> str | None:
         return self.folded.get(fold(reference)) if reference else None
@@ -85,15 +102,16 @@ class ReferenceIndex:
             if j > i and not _JOIN.match(upper[tokens[j - 1][2] : tokens[j][1]]):
                 break
             joined += tokens[j][0]
+            ends = j + 1 >= len(tokens) or not tokens[j + 1][0].isdigit() or not _JOIN.match(upper[tokens[j][2] : tokens[j + 1][1]])
+            written = loose([t for t, _, _ in tokens[i : j + 1]])
             if joined in self.folded:
                 best = (self.folded[joined], "exact", j)
-            elif (
-                best is None
-                and joined.isdigit()
-                and joined in self.digits
-                and (j + 1 >= len(tokens) or not tokens[j + 1][0].isdigit() or not _JOIN.match(upper[tokens[j][2] : tokens[j + 1][1]]))
-            ):
+            elif written in self.loose and ends and (best is None or best[1] != "exact"):
+                best = (self.loose[written], "loose", j)
+            elif best is None and joined.isdigit() and joined in self.digits and ends:
                 best = (self.digits[joined], "digits", j)
+            elif best is None and i == j and joined.isdigit() and ends and (serial := joined.lstrip("0") or "0") in self.serials:
+                best = (self.serials[serial], "serial", j)
         return best
 
     def _siblings(self, upper: str, tokens: list[tuple[str, int, int]], j: int, key: str, found: list[Found], seen: set[str]) -> int:

@@ -52,6 +52,22 @@ def test_mangled_references_and_several_numbers_in_one_line():
     assert (best.rule, best.evidence["how"], best.allocations[0].invoice_id) == ("text_references", "digits", "id12")
 
 
+def test_numbers_written_without_their_zeros_or_by_their_serial_alone():
+    """F2026-000601 written "F2026-601" (loose) is a reference; "facture 601" (the serial alone) only with the amount due."""
+    book = Book(_items())
+    for text in ("Reglement F2026-601", "F 2026/601 merci", "fact. F2026 601"):
+        best = _best(book, _line("1200.00", text))
+        assert (best.rule, best.evidence["how"], best.allocations[0].invoice_id) == ("text_reference", "loose", "g1"), text
+    best = _best(book, _line("1200.00", "Facture 000601"))
+    assert (best.evidence["how"], best.score, best.allocations[0].invoice_id) == ("serial", 0.93, "g1")
+    assert _best(book, _line("600.00", "Facture 601")) is None  # a bare number and half the amount: for a person
+    [proposal, *_] = propose(book, _line("600.00", "Facture 601"), SETTINGS)
+    assert (proposal.evidence["how"], proposal.allocations[0].invoice_id) == ("serial", "g1")
+    # A serial two open invoices share names neither.
+    twins = Book([*_items(), OpenItem("other", "AV2025-601", None, "1", "Other", Decimal("1200.00"), "EUR")])
+    assert all(p.rule not in ("text_reference", "text_references") for p in propose(twins, _line("1200.00", "Facture 601"), SETTINGS))
+
+
 def test_fees_within_the_tolerance_are_written_off_and_a_partial_payment_stays_partial():
     book = Book(_items())
     best = _best(book, _line("108.50", "FA2026-12"))  # 3.50 of fees
