@@ -9,6 +9,7 @@ person reviews.  A pair a person rejected is never proposed again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +25,8 @@ MAX_GROUP_ITEMS = 24  # a buyer's open items considered for a grouped payment (t
 MAX_GROUP_SIZE = 6
 MAX_GROUP_NODES = 5000  # search steps per buyer and line
 NAME_SIMILARITY = 88  # rapidfuzz token_set_ratio, 0–100
+RARE_WORD_BUYERS = 50  # a word of a payer's name that at most this many buyers' names have narrows the name search
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ class Book:
         self.buyer_keys = list(self.by_buyer)
         self.names_seen: dict[str, tuple[set[str], dict[str, Any]]] = {}  # payer name → close buyers (payers repeat)
         self.buyer_names = [self.by_buyer[key][0].buyer_name.casefold() for key in self.buyer_keys]
+        self.name_words: dict[str, list[int]] = {}  # a word of buyers' names → the buyers (indexes) whose name has it
+        for index, name in enumerate(self.buyer_names):
+            for word in set(_WORD.findall(name)):
+                self.name_words.setdefault(word, []).append(index)
 
 
 @dataclass(frozen=True)
@@ -152,13 +159,28 @@ def _payer_buyers(book: Book, line: BankLineView) -> tuple[set[str], dict[str, A
     cached = book.names_seen.get(line.payer_name)
     if cached is not None:
         return cached
-    found = process.extract(line.payer_name.casefold(), book.buyer_names, scorer=fuzz.token_set_ratio, score_cutoff=NAME_SIMILARITY, limit=5)
+    query = line.payer_name.casefold()
+    found = process.extract(query, _name_choices(book, query), scorer=fuzz.token_set_ratio, score_cutoff=NAME_SIMILARITY, limit=5)
     if not found:
         book.names_seen[line.payer_name] = (set(), {})
         return set(), {}
     result = {book.buyer_keys[index] for _, _, index in found}, {"payer_name": line.payer_name, "similarity": max(score for _, score, _ in found)}
     book.names_seen[line.payer_name] = result
     return result
+
+
+def _name_choices(book: Book, query: str) -> Mapping[int, str] | list[str]:
+    """The buyers' names worth scoring against a payer's name: those sharing one of its uncommon words, else all of them.
+
+    Scoring every buyer costs about a millisecond per line at 5,000 buyers; a name with a word few buyers have is
+    scored against those few.  A payer's name with no such word (misspelt, or common words only) is scored against
+    every buyer, so that a misspelling is still recognised."""
+    near: set[int] = set()
+    for word in set(_WORD.findall(query)):
+        buyers = book.name_words.get(word, ())
+        if 0 < len(buyers) <= RARE_WORD_BUYERS:
+            near.update(buyers)
+    return {index: book.buyer_names[index] for index in near} if near else book.buyer_names
 
 
 def _subset(items: list[OpenItem], amount: Decimal, tolerance: Decimal) -> list[list[OpenItem]]:

@@ -91,6 +91,17 @@ def test_payer_and_amount_learned_iban_and_fuzzy_name():
     assert decide(proposals, SETTINGS) is None  # a name alone is below the threshold: for review
 
 
+def test_a_payer_name_is_recognised_among_many_buyers_by_its_uncommon_words_and_misspelt():
+    """The name search narrows to buyers sharing an uncommon word of the payer's name; a misspelt name is still scored against all."""
+    crowd = [OpenItem(f"c{n}", f"FC-{n}", None, f"9{n:08d}", f"Boulangerie Martin {n}", Decimal("10.00") + n, "EUR") for n in range(200)]
+    book = Book([*_items(), *crowd])
+    for name in ("TRANSPORTS LYONNAIS", "TRANSPORTSS LYONNAISS", "Boulangerie Martin 42"):  # the second: no word known
+        [proposal, *_] = propose(book, _line("480.00" if "yon" in name.lower() else "52.00", None, payer_name=name), SETTINGS)
+        expected = "erp" if "yon" in name.lower() else "c42"
+        assert (proposal.rule, proposal.allocations[0].invoice_id) == ("payer_amount", expected), name
+    assert len(book.name_words["martin"]) > 50 and "transportss" not in book.name_words  # common, unknown: neither narrows
+
+
 def test_grouped_payment_by_bounded_subset_sum():
     book = Book(_items(), payers={"FR1420041010050500013M02606": {"402000000"}})
     best = _best(book, _line("1533.00", None, payer_iban="FR1420041010050500013M02606"))  # 1200 + 333
