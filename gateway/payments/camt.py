@@ -96,31 +96,39 @@ def _entry_lines(reader: _Reader, entry: etree._Element, where: str) -> list[Lin
     details = [tx for block in reader.all(entry, "NtryDtls") for tx in reader.all(block, "TxDtls")]
     if not details:
         return [Line(where, sign * total, amount[1], booking, value, bank_ref=entry_ref)]
+    amounts = [
+        _amount(reader, tx, "Amt", f"{where}/NtryDtls/TxDtls[{n}]") or _amount(reader, tx, "AmtDtls/TxAmt/Amt", f"{where}/NtryDtls/TxDtls[{n}]")
+        for n, tx in enumerate(details, 1)
+    ]
+    if len(details) > 1 and not all(amounts):
+        # Several transactions and not each with its amount (camt.054 allows it): one line for the entry, carrying
+        # what all of them say, so that the statement is imported and a person can split it.
+        parts = [_details(reader, tx, sign) for tx in details]
+        merged = {
+            key: " ".join(dict.fromkeys(p[key] for p in parts if p[key])) or None
+            for key in ("end_to_end_id", "creditor_ref", "remittance", "payer_name", "payer_iban")
+        }
+        return [Line(where, sign * total, amount[1], booking, value, bank_ref=entry_ref, **merged)]
     lines = []
-    for n, tx in enumerate(details, 1):
+    for n, (tx, own) in enumerate(zip(details, amounts, strict=True), 1):
         here = f"{where}/NtryDtls/TxDtls[{n}]"
-        own = _amount(reader, tx, "Amt", here) or _amount(reader, tx, "AmtDtls/TxAmt/Amt", here)
         tx_sign = {"CRDT": 1, "DBIT": -1}.get(reader.text(tx, "CdtDbtInd") or "", sign)
         value_of = amount_of(own[0], f"{here}/Amt") if own else total
-        if not own and len(details) > 1:
-            raise MalformedStatement(f"{here}: one of several transactions of an entry without its amount.", f"{here}/Amt")
-        debtor = "RltdPties/Dbtr/Pty/Nm" if tx_sign > 0 else "RltdPties/Cdtr/Pty/Nm"
-        lines.append(
-            Line(
-                here,
-                tx_sign * value_of,
-                own[1] if own else amount[1],
-                booking,
-                value,
-                bank_ref=reader.text(tx, "Refs/AcctSvcrRef") or (f"{entry_ref}/{n}" if entry_ref else None),
-                end_to_end_id=_given(reader.text(tx, "Refs/EndToEndId")),
-                creditor_ref=reader.text(tx, "RmtInf/Strd/CdtrRefInf/Ref"),
-                remittance=" ".join(e.text.strip() for e in reader.all(tx, "RmtInf/Ustrd") if e.text and e.text.strip()) or None,
-                payer_name=reader.text(tx, debtor, debtor.replace("/Pty", "")),
-                payer_iban=reader.text(tx, "RltdPties/DbtrAcct/Id/IBAN" if tx_sign > 0 else "RltdPties/CdtrAcct/Id/IBAN"),
-            )
-        )
+        bank_ref = reader.text(tx, "Refs/AcctSvcrRef") or (f"{entry_ref}/{n}" if entry_ref else None)
+        lines.append(Line(here, tx_sign * value_of, own[1] if own else amount[1], booking, value, bank_ref=bank_ref, **_details(reader, tx, tx_sign)))
     return lines
+
+
+def _details(reader: _Reader, tx: etree._Element, sign: int) -> dict[str, str | None]:
+    """What a transaction says of itself: its references, what the payer wrote, the payer (the creditor for a debit)."""
+    party = "RltdPties/Dbtr/Pty/Nm" if sign > 0 else "RltdPties/Cdtr/Pty/Nm"
+    return {
+        "end_to_end_id": _given(reader.text(tx, "Refs/EndToEndId")),
+        "creditor_ref": reader.text(tx, "RmtInf/Strd/CdtrRefInf/Ref"),
+        "remittance": " ".join(e.text.strip() for e in reader.all(tx, "RmtInf/Ustrd") if e.text and e.text.strip()) or None,
+        "payer_name": reader.text(tx, party, party.replace("/Pty", "")),
+        "payer_iban": reader.text(tx, "RltdPties/DbtrAcct/Id/IBAN" if sign > 0 else "RltdPties/CdtrAcct/Id/IBAN"),
+    }
 
 
 def _given(value: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Each file is one transaction: a malformed file is reported (naming its line or element) and imports nothing; the
 others go on.  A progress bar on stderr (when it is a terminal) counts the files and their bytes.
-Exit codes: 0 every file imported (or already), 2 a file refused.
+`--check` only reads the files (no database, no tenant) and says what each holds or why it would be refused.
+Exit codes: 0 every file imported (or already, or readable with --check), 2 a file refused.
 """
 
 from __future__ import annotations
@@ -27,7 +28,31 @@ def _progress(done: int, total: int, name: str) -> None:
     print(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {done * 100 // max(total, 1):3d} % {name[:40]:<40}", end="", file=sys.stderr, flush=True)
 
 
+def _check(files: list[Path]) -> int:
+    """Read each file as an import would, and say what it holds or why it would be refused; nothing is stored."""
+    from gateway.errors import InputError
+    from gateway.payments import service
+
+    refused = 0
+    for path in files:
+        try:
+            statements = service.parse(path.read_bytes())
+        except InputError as exc:
+            refused += 1
+            print(f"{path}: would be refused: {exc.message}", file=sys.stderr)
+        else:
+            lines = sum(len(statement.lines) for statement in statements)
+            formats = ", ".join(sorted({statement.format for statement in statements}))
+            print(f"{path}: {formats}, {len(statements)} statement(s), {lines} line(s)")
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
 def _import(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check(args.files)
+    if not args.tenant:
+        print("gateway payments import: error: --tenant is required (or --check to read the files only)", file=sys.stderr)
+        return EXIT_REFUSED
     from gateway.archive.service import Archive
     from gateway.config import load_config
     from gateway.errors import InputError
@@ -72,8 +97,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "import",
         help="import statement files and match their lines",
         description=IMPORT_HELP,
-        epilog="Exit codes: 0 every file imported (or already imported), 2 a file refused.",
+        epilog="Exit codes: 0 every file imported (or already imported, or readable with --check), 2 a file refused.",
     )
     imported.add_argument("files", nargs="+", type=Path, metavar="FILE", help="camt.053, camt.054 or MT940 file")
-    imported.add_argument("--tenant", required=True, help="the tenant whose account it is")
+    imported.add_argument("--tenant", help="the tenant whose account it is (required unless --check)")
+    imported.add_argument("--check", action="store_true", help="only read the files and say what they hold or why they would be refused")
     imported.set_defaults(func=_import)

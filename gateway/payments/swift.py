@@ -8,14 +8,19 @@ balance, is refused naming its line.  The :86: information is read for the usual
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
 import mt940
 
-from gateway.payments.parsed import Line, MalformedStatement, Statement
+from gateway.payments.parsed import Line, MalformedStatement, Statement, UnsupportedStatement
 
-_STATEMENT_LINE = re.compile(r"^:61:\d{6}(\d{4})?R?[CD][A-Z]?\d{1,12},\d{0,2}[A-Z][A-Z0-9]{3}.+")
+# Value date, entry date, (R)C/D, funds code, amount, then the transaction type: banks write the amount without its
+# comma ("C500NTRF") or the references not at all, and the mt-940 library reads them; only the structure is checked.
+# The library logs each field it cannot read at ERROR, with its whole pattern; the refusal says it once, naming the file.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
+_STATEMENT_LINE = re.compile(r"^:61:\d{6}(\d{4})?R?[CD][A-Z]?\d{1,15}(,\d*)?[A-Z]")
 _TAG = re.compile(r"/(EREF|REMI|NAME|IBAN|CRF|BENM|ORDP|KREF|MREF)/")
 _IBAN = re.compile(r"IBAN[ :/]*([A-Z]{2}\d{2}[A-Z0-9]{11,30})")
 
@@ -30,10 +35,14 @@ def _check(text: str) -> None:
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line.startswith(":61:") and not _STATEMENT_LINE.match(line):
-            why = "not an MT940 statement line (:61: date, C/D, amount with a comma, type)"
+            why = "not an MT940 statement line (:61: date, C/D, amount, type)"
             raise MalformedStatement(f"line {number}: {why}: {line[:60]!r}", f"line {number}")
         if line.startswith(":"):
             tags.add(line.split(":")[1])
+    if "34F" in tags and not {"60F", "60M"} & tags:
+        raise UnsupportedStatement(
+            "An MT942 interim transaction report: the gateway imports MT940 end-of-day statements (or camt.053 / camt.054).", "/"
+        )
     missing = [tag for tag in ("20", "25") if tag not in tags] + ([] if {"60F", "60M"} & tags else ["60F"])
     if missing:
         raise MalformedStatement(f"The MT940 statement has no :{missing[0]}: field.", f":{missing[0]}:")
@@ -62,7 +71,8 @@ def parse(data: bytes) -> list[Statement]:
     except MalformedStatement:
         raise
     except Exception as exc:  # a third-party parser of untrusted text: whatever it raises, the file is refused
-        raise MalformedStatement(f"The MT940 statement does not parse: {type(exc).__name__}: {exc}.", "/") from None
+        said = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise MalformedStatement(f"The MT940 statement does not parse: {type(exc).__name__}: {said}.", "/") from None
 
 
 def _statement(transactions: mt940.models.Transactions) -> Statement:

@@ -63,3 +63,37 @@ def test_malformed_files_name_their_element_or_line():
         parse(b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"/>')
     with pytest.raises(UnsupportedStatement):
         parse(b"date;amount\n2026-12-01;12.00\n")
+
+
+def test_mt940_lines_as_banks_write_them():
+    """Seen in banks' files: the amount without its comma, no reference after the type, a funds code, a reversal."""
+    text = data("statement.mt940")
+    for written, amount in (
+        (b":61:2612041204C5000NTRFACOMPTE15//BQ0002", Decimal("5000")),  # no comma
+        (b":61:2612041204C5000,00NTRF", Decimal("5000.00")),  # no reference at all
+        (b":61:2612041204CF5000,00NTRFACOMPTE15//BQ0002", Decimal("5000.00")),  # funds code (3rd letter of the currency)
+    ):
+        [statement] = parse(text.replace(b":61:2612041204C5000,00NTRFACOMPTE15//BQ0002", written))
+        assert statement.lines[1].amount == amount and statement.lines[1].remittance == "Acompte facture FA2026-15", written
+
+
+def test_an_mt942_interim_report_is_refused_as_such():
+    interim = data("statement.mt940").replace(b":60F:C261203EUR25000,00", b":34F:EUR0,00")
+    with pytest.raises(UnsupportedStatement, match="MT942 interim transaction report"):
+        parse(interim)
+
+
+def test_a_camt054_entry_with_several_transactions_without_amounts_is_one_line():
+    """camt.054 lets the transactions of an entry go without their amounts: one line for the entry, with what each says."""
+    one = b"<TxDtls><Refs><EndToEndId>E2E-1</EndToEndId></Refs><RmtInf><Ustrd>FA2026-12</Ustrd></RmtInf></TxDtls>"
+    two = b"<TxDtls><Refs><EndToEndId>E2E-1</EndToEndId></Refs><RmtInf><Ustrd>FA2026-13</Ustrd></RmtInf></TxDtls>"
+    camt = data("camt054_v02.xml")
+    start, end = camt.index(b"<NtryDtls>"), camt.index(b"</NtryDtls>")
+    [notification] = parse(camt[:start] + b"<NtryDtls>" + one + two + camt[end:])
+    [line] = notification.lines
+    assert (line.position, line.amount, line.remittance, line.end_to_end_id) == (
+        "Ntfctn[1]/Ntry[1]",
+        Decimal("14945.04"),
+        "FA2026-12 FA2026-13",
+        "E2E-1",
+    )
