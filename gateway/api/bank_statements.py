@@ -25,8 +25,7 @@ bp = Blueprint("bank_statements", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
 conventions.apply(bp)
 
-MAX_STATEMENT_BYTES = 50 * 1024 * 1024
-DECISION_STATUS = {"already_matched": 409, "not_matched": 409, "invalid_decision": 422}
+DECISION_STATUS = {"already_matched": 409, "dismissed": 409, "not_matched": 409, "invalid_decision": 422}
 MAX_ID = 2**31 - 1  # the largest integer id on every database
 
 
@@ -41,6 +40,7 @@ def line_json(line: pm.BankLine) -> dict[str, Any]:
         "remittance": line.remittance,
         "payer_name": line.payer_name,
         "state": line.state,
+        "dismissal": line.dismissal,
         "matches": [
             {
                 "id": m.id,
@@ -64,8 +64,8 @@ def post_statement() -> Response:
     data = request.get_data(cache=False)
     if not data:
         raise ApiError(400, "empty_body", "Send the statement file as the request body.")
-    if len(data) > MAX_STATEMENT_BYTES:
-        raise ApiError(413, "too_large", f"A statement file is at most {MAX_STATEMENT_BYTES} bytes.")
+    if len(data) > service.MAX_STATEMENT_BYTES:
+        raise ApiError(413, "too_large", f"A statement file is at most {service.MAX_STATEMENT_BYTES} bytes.")
     tenant_id = current_tenant().id
     result = service.import_file(database(), archive(), tenant_id, data)
     session = db_session()
@@ -95,12 +95,12 @@ def _own_line(line_id: int) -> pm.BankLine:
 
 @bp.post("/bank-lines/<int:line_id>/decision")
 def post_decision(line_id: int) -> Response:
-    """A person's decision: `{"confirm": [invoice ids]}`, `{"reject": invoice id}` or `{"undo": true}`; never overridden later."""
+    """A person's decision: `{"confirm": [invoice ids]}`, `{"reject": invoice id}`, `{"dismiss": why}` or `{"undo": true}`; never overridden later."""
     line, session = _own_line(line_id), db_session()
     _, data = json_request()
     actor = f"tenant:{current_tenant().id}"
-    if not isinstance(data, dict) or len(data) != 1 or not ({"confirm", "reject", "undo"} & set(data)):
-        raise ApiError(422, "invalid_decision", 'Send {"confirm": [invoice ids]}, {"reject": "invoice id"} or {"undo": true}.')
+    if not isinstance(data, dict) or len(data) != 1 or not ({"confirm", "reject", "dismiss", "undo"} & set(data)):
+        raise ApiError(422, "invalid_decision", 'Send {"confirm": [invoice ids]}, {"reject": "invoice id"}, {"dismiss": "why"} or {"undo": true}.')
     try:
         if "confirm" in data:
             ids = data["confirm"]
@@ -111,6 +111,10 @@ def post_decision(line_id: int) -> Response:
             if not isinstance(data["reject"], str):
                 raise ApiError(422, "invalid_decision", "reject: an invoice id.")
             review.reject(session, line, data["reject"], actor=actor)
+        elif "dismiss" in data:
+            if not isinstance(data["dismiss"], str):
+                raise ApiError(422, "invalid_decision", "dismiss: why the line pays no invoice.")
+            review.dismiss(session, line, data["dismiss"], actor=actor)
         else:
             review.undo(session, archive(), line, actor=actor)
     except review.DecisionRefused as refused:
@@ -133,7 +137,8 @@ _LINE = {
         "booking_date": {"type": ["string", "null"], "format": "date"},
         "remittance": {"type": ["string", "null"]},
         "payer_name": {"type": ["string", "null"]},
-        "state": {"enum": [pm.UNMATCHED, pm.MATCHED, pm.REVIEW, pm.DECIDED]},
+        "state": {"enum": [pm.UNMATCHED, pm.MATCHED, pm.REVIEW, pm.DECIDED, pm.DISMISSED]},
+        "dismissal": {"type": ["string", "null"], "description": "Why a person set the line aside as paying no invoice."},
         "matches": {
             "type": "array",
             "items": {
@@ -224,8 +229,12 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/bank-lines/{line_id}/decision": {
         "post": {
             "operationId": "decideBankLine",
-            "summary": "A person's decision on a bank line: confirm invoices, reject one, or undo its match",
-            "description": "Never overridden by a later automatic run.  Undo records a 212 giving back what the match collected.",
+            "summary": "A person's decision on a bank line: confirm invoices, reject one, dismiss the line, or undo",
+            "description": (
+                'One of {"confirm": [invoice ids]}, {"reject": "invoice id"}, {"dismiss": "why the line pays no invoice"} or'
+                ' {"undo": true}.  Never overridden by a later automatic run.  Undo records a 212 giving back what the match'
+                " collected; undoing a dismissal puts the line back in the queue."
+            ),
             "parameters": [{"name": "line_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ANY}}},
             "responses": {
@@ -235,7 +244,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                         400: "Malformed JSON",
                         **_AUTH,
                         404: "Unknown bank line or invoice",
-                        409: "Already matched, or nothing to undo",
+                        409: "Already matched or dismissed, or nothing to undo",
                         415: "Not application/json",
                         422: "Not a decision",
                     }

@@ -103,11 +103,10 @@ def _entry_lines(reader: _Reader, entry: etree._Element, where: str) -> list[Lin
     if len(details) > 1 and not all(amounts):
         # Several transactions and not each with its amount (camt.054 allows it): one line for the entry, carrying
         # what all of them say, so that the statement is imported and a person can split it.
+        # Free text is joined; an identifier (a reference, the payer and its account) is kept only when all agree.
         parts = [_details(reader, tx, sign) for tx in details]
-        merged = {
-            key: " ".join(dict.fromkeys(p[key] for p in parts if p[key])) or None
-            for key in ("end_to_end_id", "creditor_ref", "remittance", "payer_name", "payer_iban")
-        }
+        merged = {key: _agreed([p[key] for p in parts]) for key in ("end_to_end_id", "creditor_ref", "payer_name", "payer_iban")}
+        merged["remittance"] = " ".join(dict.fromkeys(p["remittance"] for p in parts if p["remittance"])) or None
         return [Line(where, sign * total, amount[1], booking, value, bank_ref=entry_ref, **merged)]
     lines = []
     for n, (tx, own) in enumerate(zip(details, amounts, strict=True), 1):
@@ -129,6 +128,12 @@ def _details(reader: _Reader, tx: etree._Element, sign: int) -> dict[str, str | 
         "payer_name": reader.text(tx, party, party.replace("/Pty", "")),
         "payer_iban": reader.text(tx, "RltdPties/DbtrAcct/Id/IBAN" if sign > 0 else "RltdPties/CdtrAcct/Id/IBAN"),
     }
+
+
+def _agreed(values: list[str | None]) -> str | None:
+    """The one value every transaction gives, else None (two payers' IBANs joined would be nobody's)."""
+    given = set(values)
+    return given.pop() if len(given) == 1 else None
 
 
 def _given(value: str | None) -> str | None:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.store.models import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
-# BankLine.state
-UNMATCHED, MATCHED, REVIEW, DECIDED = "unmatched", "matched", "review", "decided"
+# BankLine.state; `dismissed`: a person said it pays no invoice (interest, a refund), with why
+UNMATCHED, MATCHED, REVIEW, DECIDED, DISMISSED = "unmatched", "matched", "review", "decided", "dismissed"
 # PaymentMatch.state
 APPLIED, PROPOSED, REJECTED, UNDONE = "applied", "proposed", "rejected", "undone"
 AUTOMATIC = "engine"  # PaymentMatch.decided_by of the matching engine; a person's is "person:<who>"
@@ -65,6 +65,8 @@ class BankLine(Base):
     payer_name: Mapped[str | None] = mapped_column(Text)
     payer_iban: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=UNMATCHED)
+    dismissal: Mapped[str | None] = mapped_column(Text)  # why a person set it aside (state dismissed)
+    dismissed_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     statement: Mapped[BankStatement] = relationship(back_populates="lines")

@@ -2,16 +2,18 @@
 
 The API and the portal both call this module, so a decision means the same wherever it is taken: confirm a line
 against one or several open invoices (several is a split of the line, allocated in the order given), reject a
-candidate (never proposed again), undo an applied match (its effects reversed as new events).  A line a person
+candidate (never proposed again), dismiss a line that pays no invoice (with why), undo an applied match (its effects
+reversed as new events) or a dismissal.  A line a person
 decided is `decided`: no automatic run touches it again.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.archive.service import Archive
@@ -22,10 +24,11 @@ from gateway.store import models as db
 from gateway.texts import N_
 
 QUEUE_LIMIT = 100
+MAX_REASON = 200  # characters of a dismissal's reason
 
 
 class DecisionRefused(Exception):
-    """A decision that cannot be taken on the line as it is now: `code` says why (already_matched, not_matched, invalid_decision)."""
+    """A decision that cannot be taken on the line as it is now: `code` says why (already_matched, dismissed, not_matched, invalid_decision)."""
 
     def __init__(self, code: str, template: str, **values: object) -> None:
         self.code = code
@@ -62,11 +65,18 @@ def _candidates(session: Session, line: pm.BankLine) -> tuple[Candidate, ...]:
     return tuple(sorted(candidates, key=lambda c: -c.score))
 
 
+def _waits(tenant_id: int) -> tuple:
+    """A credit line waits for a person: in review, recognised in nothing, or decided and then undone (no match applied)."""
+    applied = select(pm.PaymentMatch.id).where(pm.PaymentMatch.line_id == pm.BankLine.id, pm.PaymentMatch.state == pm.APPLIED)
+    undone = and_(pm.BankLine.state == pm.DECIDED, ~applied.exists())
+    return (pm.BankLine.tenant_id == tenant_id, or_(pm.BankLine.state.in_((pm.REVIEW, pm.UNMATCHED)), undone), pm.BankLine.amount > 0)
+
+
 def queue(session: Session, tenant_id: int, limit: int = QUEUE_LIMIT) -> list[Reviewed]:
     """Credit lines waiting for a person, oldest booking first: those with candidates, then those the engine recognised nothing in."""
     query = (
         select(pm.BankLine)
-        .where(pm.BankLine.tenant_id == tenant_id, pm.BankLine.state.in_((pm.REVIEW, pm.UNMATCHED)), pm.BankLine.amount > 0)
+        .where(*_waits(tenant_id))
         .order_by(case((pm.BankLine.state == pm.REVIEW, 0), else_=1), pm.BankLine.booking_date, pm.BankLine.id)
         .limit(limit)
     )
@@ -75,8 +85,13 @@ def queue(session: Session, tenant_id: int, limit: int = QUEUE_LIMIT) -> list[Re
 
 def waiting(session: Session, tenant_id: int) -> int:
     """How many credit lines wait for a person."""
-    waits = (pm.BankLine.tenant_id == tenant_id, pm.BankLine.state.in_((pm.REVIEW, pm.UNMATCHED)), pm.BankLine.amount > 0)
-    return session.scalar(select(func.count()).select_from(pm.BankLine).where(*waits)) or 0
+    return session.scalar(select(func.count()).select_from(pm.BankLine).where(*_waits(tenant_id))) or 0
+
+
+def dismissed(session: Session, tenant_id: int, limit: int = QUEUE_LIMIT) -> list[pm.BankLine]:
+    """Lines a person set aside as paying no invoice, newest first: where the decision is undone."""
+    query = select(pm.BankLine).where(pm.BankLine.tenant_id == tenant_id, pm.BankLine.state == pm.DISMISSED)
+    return list(session.scalars(query.order_by(pm.BankLine.id.desc()).limit(limit)))
 
 
 def recent(session: Session, tenant_id: int, limit: int = QUEUE_LIMIT) -> list[tuple[pm.BankLine, list[tuple[pm.PaymentMatch, db.Invoice]]]]:
@@ -95,6 +110,11 @@ def recent(session: Session, tenant_id: int, limit: int = QUEUE_LIMIT) -> list[t
     return shown
 
 
+def typed_numbers(text: str) -> list[str]:
+    """Invoice numbers a person typed, separated by commas, semicolons or new lines."""
+    return [n.strip() for n in re.split(r"[,;\n]", text) if n.strip()]
+
+
 def open_invoice_ids(session: Session, tenant_id: int, numbers: list[str]) -> list[str]:
     """The ids of the tenant's outgoing invoices with these numbers, in the order given (a person types them); an unknown one is refused by name."""
     ids = []
@@ -109,10 +129,17 @@ def open_invoice_ids(session: Session, tenant_id: int, numbers: list[str]) -> li
     return ids
 
 
-def confirm(session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str) -> None:
-    """The line pays these invoices (a split when several): applied at once, the person's from now on."""
+def _still_open(line: pm.BankLine) -> None:
+    """A line already matched or set aside takes no other decision until that one is undone."""
     if any(m.state == pm.APPLIED for m in line.matches):
         raise DecisionRefused("already_matched", N_("Bank line {line} is matched: undo it first."), line=line.id)
+    if line.state == pm.DISMISSED:
+        raise DecisionRefused("dismissed", N_("Bank line {line} is set aside as paying no invoice: undo that first."), line=line.id)
+
+
+def confirm(session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str) -> None:
+    """The line pays these invoices (a split when several): applied at once, the person's from now on."""
+    _still_open(line)
     if not invoice_ids or len(set(invoice_ids)) != len(invoice_ids):
         raise DecisionRefused("invalid_decision", N_("Name each invoice the line pays once."))
     if line.amount <= 0:
@@ -132,8 +159,25 @@ def reject(session: Session, line: pm.BankLine, invoice_id: str, *, actor: str) 
     effects.reject(session, line, invoice_id, actor=actor)
 
 
+def dismiss(session: Session, line: pm.BankLine, reason: str, *, actor: str) -> None:
+    """The line pays no invoice (bank interest, a refund, a transfer between accounts): out of the queue, with why."""
+    reason = " ".join(reason.split())
+    if not reason or len(reason) > MAX_REASON:
+        raise DecisionRefused("invalid_decision", N_("Say in at most {limit} characters why the line pays no invoice."), limit=MAX_REASON)
+    _still_open(line)
+    for proposed in [m for m in line.matches if m.state == pm.PROPOSED]:
+        proposed.state = pm.UNDONE
+    line.state, line.dismissal, line.dismissed_by = pm.DISMISSED, reason, actor
+    session.flush()
+
+
 def undo(session: Session, archive: Archive, line: pm.BankLine, *, actor: str) -> None:
-    """Undo the line's applied match: the invoices it paid are due again, the 212 it settled given back."""
+    """Undo the person's or the engine's decision on the line: a match (its invoices due again, the 212 given back) or a
+    dismissal.  The line then waits for the person again, and no automatic run matches it behind their back."""
+    if line.state == pm.DISMISSED:
+        line.state, line.dismissal, line.dismissed_by = pm.DECIDED, None, None
+        session.flush()
+        return
     applied = [m for m in line.matches if m.state == pm.APPLIED]
     if not applied:
         raise DecisionRefused("not_matched", N_("Bank line {line} has no applied match to undo."), line=line.id)

@@ -26,6 +26,7 @@ from gateway.store import models as db
 from gateway.store.session import Database
 
 ZERO = Decimal("0.00")
+MAX_STATEMENT_BYTES = 50 * 1024 * 1024  # one file, in the API and the portal
 STATEMENT_KIND = "bank-statement"  # archive kind of an imported file
 CREDIT_NOTES = ("261", "262", "381", "396", "502", "503")  # UNTDID 1001: they are not paid by the buyer
 
@@ -154,7 +155,7 @@ def run(session: Session, archive: Archive, tenant_id: int, lines: list[pm.BankL
         lines = list(session.scalars(select(pm.BankLine).where(pm.BankLine.tenant_id == tenant_id, pm.BankLine.state.in_((pm.UNMATCHED, pm.REVIEW)))))
     current = book(session, tenant_id)
     for line in lines:
-        if line.state in (pm.MATCHED, pm.DECIDED):
+        if line.state in (pm.MATCHED, pm.DECIDED, pm.DISMISSED):
             continue  # a person's decision, or an applied match, is never redone
         for stale in line.matches:
             if stale.state == pm.PROPOSED:

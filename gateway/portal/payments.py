@@ -22,7 +22,6 @@ from gateway.portal.views import bp, current_user, requires
 
 log = logging.getLogger(__name__)
 _ = i18n.gettext
-MAX_STATEMENT_BYTES = 50 * 1024 * 1024
 
 
 @bp.get("/payments")
@@ -34,6 +33,7 @@ def payments() -> str:
         queue=review.queue(session, tenant_id),
         waiting=review.waiting(session, tenant_id),
         recent=review.recent(session, tenant_id),
+        dismissed=review.dismissed(session, tenant_id),
         match_rule=match_rule,
         match_evidence=match_evidence,
     )
@@ -44,10 +44,10 @@ def payments() -> str:
 def upload_statement() -> Response:
     """Import one statement file (camt.053, camt.054 or MT940): all of it or, when malformed, nothing."""
     upload = request.files.get("statement")
-    data = upload.read(MAX_STATEMENT_BYTES + 1) if upload else b""
+    data = upload.read(service.MAX_STATEMENT_BYTES + 1) if upload else b""
     if not data:
         flash(_("Choose a statement file to import."), "error")
-    elif len(data) > MAX_STATEMENT_BYTES:
+    elif len(data) > service.MAX_STATEMENT_BYTES:
         flash(_("A statement file is at most 50 MB."), "error")
     else:
         try:
@@ -75,7 +75,7 @@ def upload_statement() -> Response:
 @bp.post("/payments/lines/<int:line_id>")
 @requires(OPERATE)
 def decide(line_id: int) -> Response:
-    """Confirm (one invoice, a candidate's invoices, or a split over several), reject a candidate, or undo a match."""
+    """Confirm (one invoice, a candidate's invoices, or a split over several), reject a candidate, dismiss the line, or undo."""
     session = db_session()
     line = session.get(pm.BankLine, line_id) if 0 < line_id <= 2**31 - 1 else None
     if line is None or line.tenant_id != current_user().tenant_id:
@@ -84,8 +84,8 @@ def decide(line_id: int) -> Response:
     action = request.form.get("action")
     try:
         if action == "confirm":
-            numbers = [n for n in request.form.get("numbers", "").replace(";", ",").replace("\n", ",").split(",") if n.strip()]
-            ids = request.form.getlist("invoice") + review.open_invoice_ids(session, line.tenant_id, [n.strip() for n in numbers])
+            typed = review.open_invoice_ids(session, line.tenant_id, review.typed_numbers(request.form.get("numbers", "")))
+            ids = request.form.getlist("invoice") + typed
             review.confirm(session, archive(), line, list(dict.fromkeys(ids)), actor=actor)
             message = _("Bank line {line} confirmed: the invoices it pays are updated.", line=line.id)
         elif action == "reject":
@@ -95,9 +95,17 @@ def decide(line_id: int) -> Response:
             for invoice_id in rejected:
                 review.reject(session, line, invoice_id, actor=actor)
             message = _("Candidate rejected for bank line {line}: it will not be proposed again.", line=line.id)
+        elif action == "dismiss":
+            review.dismiss(session, line, request.form.get("reason", ""), actor=actor)
+            message = _("Bank line {line} is set aside: it pays no invoice.", line=line.id)
         elif action == "undo":
+            was_dismissed = line.state == pm.DISMISSED
             review.undo(session, archive(), line, actor=actor)
-            message = _("The match of bank line {line} is undone: its invoices are due again.", line=line.id)
+            message = (
+                _("Bank line {line} is back in the review queue.", line=line.id)
+                if was_dismissed
+                else _("The match of bank line {line} is undone: its invoices are due again.", line=line.id)
+            )
         else:
             abort(400)
         session.commit()
@@ -107,4 +115,4 @@ def decide(line_id: int) -> Response:
         return redirect(url_for("portal.payments") + f"#line-{line_id}")
     log.info("bank line %s: %s by portal user %s", line_id, action, current_user().id)
     flash(message, "success")
-    return redirect(url_for("portal.payments") + ("#matched" if action != "undo" else f"#line-{line_id}"))
+    return redirect(url_for("portal.payments") + {"undo": f"#line-{line_id}", "dismiss": "#dismissed"}.get(action or "", "#matched"))

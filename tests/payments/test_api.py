@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import func, select
 
 from gateway.payments import models as pm
-from gateway.payments import service
+from gateway.payments import review, service
 from gateway.payments.effects import position
 from gateway.store import models as db
 from gateway.webhooks import sender
@@ -185,3 +185,32 @@ def test_the_erp_is_told_of_each_payment_and_of_each_payment_undone(api, databas
     assert received["payment_state"] == {"status": "partially_paid", "amount_due": "14947.54", "amount_paid": "5000.00", "still_due": "9947.54"}
     assert undone["payment"]["match"] == received["payment"]["match"] and undone["payment_state"]["status"] == "unpaid"
     assert received["invoice"]["id"] == invoice_id
+
+
+def test_a_line_paying_no_invoice_is_dismissed_with_why_then_undone(api, database, archive):
+    """{"dismiss": why}: out of the queue with its reason, no decision on it but undo; undone, it waits for a person again."""
+    issue(api, database, archive, "F2026-000142")
+    mt940 = data("statement.mt940").replace(b"/EREF/F2026-000144", b"/EREF/unknown")
+    [line, *_] = _import(api, mt940).get_json()["lines"]
+    decide = f"/api/v1/bank-lines/{line['id']}/decision"
+    assert api.post(decide, json={"dismiss": 3}).status_code == 422
+    assert api.post(decide, json={"dismiss": " "}).get_json()["code"] == "invalid_decision"
+    dismissed = api.post(decide, json={"dismiss": "Remboursement d'un trop-perçu fournisseur"})
+    assert dismissed.status_code == 200
+    assert (dismissed.get_json()["state"], dismissed.get_json()["dismissal"], dismissed.get_json()["matches"]) == (
+        "dismissed",
+        "Remboursement d'un trop-perçu fournisseur",
+        [],
+    )
+    with database.session() as session:
+        tenant_id = session.get(pm.BankLine, line["id"]).tenant_id
+        service.run(session, archive, tenant_id)  # an automatic run leaves it alone
+        assert session.get(pm.BankLine, line["id"]).state == pm.DISMISSED
+        assert line["id"] not in [r.line.id for r in review.queue(session, tenant_id)]
+    refused = api.post(decide, json={"confirm": [line["matches"][0]["invoice_id"]]})
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "dismissed")
+    back = api.post(decide, json={"undo": True}).get_json()
+    assert (back["state"], back["dismissal"]) == ("decided", None)
+    with database.session() as session:
+        assert line["id"] in [r.line.id for r in review.queue(session, tenant_id)]
+    assert api.post(decide, json={"undo": True}).status_code == 409  # nothing left to undo

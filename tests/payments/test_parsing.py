@@ -97,3 +97,6 @@ def test_a_camt054_entry_with_several_transactions_without_amounts_is_one_line()
         "FA2026-12 FA2026-13",
         "E2E-1",
     )
+    # An identifier is kept only when every transaction gives the same: two end-to-end ids are nobody's.
+    [other] = parse(camt[:start] + b"<NtryDtls>" + one + two.replace(b"E2E-1", b"E2E-2") + camt[end:])
+    assert (other.lines[0].end_to_end_id, other.lines[0].remittance) == (None, "FA2026-12 FA2026-13")

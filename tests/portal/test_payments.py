@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import io
 import uuid
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from gateway import intake
 from gateway.payments import models as pm
+from gateway.payments import service
 from gateway.payments.effects import position
 from gateway.portal.auth import create_user
 from gateway.portal.models import COMPLIANCE_OFFICER, OPERATOR
@@ -142,3 +144,31 @@ def test_a_compliance_officer_sees_the_queue_but_cannot_decide(portal_app, ledge
     assert stranger.post(f"/portal/payments/lines/{2**40}", data={**form, "csrf_token": csrf(stranger)}).status_code == 404
     english = text(officer.get("/portal/language/en?next=/portal/payments", follow_redirects=True))
     assert "1 bank line waits for a decision." in english and "same amount only" in english
+
+
+def test_a_line_paying_no_invoice_is_set_aside_with_why_and_an_undone_match_waits_again(portal_app, ledger):
+    """Bank interest is set aside (out of the queue, the reason shown); undone, it waits again, and so does an undone match."""
+    tenant_id, emails, numbers, ids, tag = ledger
+    operator = client_for(portal_app, emails[OPERATOR])
+    paying, interests = camt_entry(f"{tag}-1", AMOUNT, f"Facture {numbers[0]}", "X"), camt_entry(f"{tag}-9", Decimal("12.34"), "INTERETS", "BANQUE")
+    data = camt_statement(tag, [paying, interests])
+    assert "1 rapprochée(s), 0 à examiner" in text(upload(operator, data))
+    paid, interest = line_ids(portal_app, tenant_id)
+
+    def decide(line: int, action: str, **form):
+        form = {"csrf_token": csrf(operator), "action": action, **form}
+        return text(operator.post(f"/portal/payments/lines/{line}", data=form, follow_redirects=True))
+
+    assert "Dites en 200 caractères au plus pourquoi la ligne ne paie aucune facture." in decide(interest, "dismiss", reason="  ")
+    page = decide(interest, "dismiss", reason="Intérêts créditeurs de novembre")
+    assert f"La ligne bancaire {interest} est mise de côté" in page and "Rien à examiner" in page
+    assert f'id="dismissed-{interest}"' in page and "Intérêts créditeurs de novembre" in page and emails[OPERATOR] in page
+    assert "est mise de côté comme ne payant aucune facture" in decide(interest, "confirm", invoice=ids[1])
+    page = decide(interest, "undo")
+    assert f"La ligne bancaire {interest} est de nouveau à examiner." in page and f'id="line-{interest}"' in page
+    assert f'id="dismissed-{interest}"' not in page
+    page = decide(paid, "undo")  # the engine's match undone: the line waits for the person, the engine leaves it alone
+    assert f'id="line-{paid}"' in page and "2 lignes bancaires attendent une décision." in page
+    with portal_app.extensions["gateway.database"].session() as session:
+        service.run(session, portal_app.extensions["gateway.archive"], tenant_id)
+        assert session.get(pm.BankLine, paid).state == pm.DECIDED and position(session, session.get(db.Invoice, ids[0]))["status"] == "unpaid"
