@@ -20,7 +20,7 @@ from gateway.lifecycle import payments as collections
 from gateway.lifecycle.events import Amount, StatusChange, change_from_dict
 from gateway.lifecycle.machine import next_status
 from gateway.payments import models as pm
-from gateway.payments.matching import Allocation, Proposal, buyer_key
+from gateway.payments.matching import Allocation, Proposal, buyer_key, learnable
 from gateway.store import models as db
 from gateway.webhooks import sender as webhooks
 
@@ -46,9 +46,9 @@ def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
     return list(session.scalars(query))
 
 
-def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
-    """The invoice's payment state and its payments (JSON values)."""
-    matches = applied_matches(session, invoice.id)
+def position(session: Session, invoice: db.Invoice, matches: list[pm.PaymentMatch] | None = None) -> dict[str, Any]:
+    """The invoice's payment state and its payments (JSON values); `matches`: its applied matches when already read."""
+    matches = applied_matches(session, invoice.id) if matches is None else matches
     paid = sum((m.amount + m.written_off for m in matches), ZERO)
     total = due(invoice)
     state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
@@ -67,9 +67,9 @@ def payment_json(match: pm.PaymentMatch) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.PaymentMatch) -> None:
+def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.PaymentMatch, matches: list[pm.PaymentMatch] | None = None) -> None:
     """The ERP's webhook: the payment (or the payment undone) and the invoice's payment state after it."""
-    after = position(session, invoice)
+    after = position(session, invoice, matches)
     state = {k: after[k] for k in ("status", "amount_due", "amount_paid", "still_due")}
     webhooks.enqueue(session, invoice, event, {"payment": payment_json(match), "payment_state": state})
 
@@ -79,13 +79,17 @@ def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Propo
     matches = [new_match(line, proposal, allocation, pm.APPLIED, decided_by) for allocation in proposal.allocations]
     line.state = pm.MATCHED if decided_by == pm.AUTOMATIC else pm.DECIDED
     session.flush()
+    buyers = set()
     for match in matches:
         invoice = session.get(db.Invoice, match.invoice_id)
         assert invoice is not None
-        _collected(session, archive, invoice, match, line)
-        _announce(session, invoice, "invoice.payment_received", match)
-        if line.payer_iban and proposal.rule != "amount_only":
-            _learn(session, line.tenant_id, line.payer_iban, buyer_key(invoice.buyer_siren, invoice.buyer_name))
+        paid_by = applied_matches(session, invoice.id)  # read once: the 212 and the webhook both need them
+        _collected(session, archive, invoice, match, line, paid_by)
+        _announce(session, invoice, "invoice.payment_received", match, paid_by)
+        buyers.add(buyer_key(invoice.buyer_siren, invoice.buyer_name))
+    if line.payer_iban and learnable(proposal):
+        for key in sorted(buyers):
+            _learn(session, line.tenant_id, line.payer_iban, key)
     return matches
 
 
@@ -97,9 +101,11 @@ def _learn(session: Session, tenant_id: int, iban: str, key: str) -> None:
         session.flush()
 
 
-def _collected(session: Session, archive: Archive, invoice: db.Invoice, match: pm.PaymentMatch, line: pm.BankLine) -> None:
+def _collected(
+    session: Session, archive: Archive, invoice: db.Invoice, match: pm.PaymentMatch, line: pm.BankLine, paid_by: list[pm.PaymentMatch]
+) -> None:
     """Record 212 Encaissée when the match completes the invoice's payment (what the lifecycle's balance still asks for)."""
-    paid = sum((m.amount + m.written_off for m in applied_matches(session, invoice.id)), ZERO)
+    paid = sum((m.amount + m.written_off for m in paid_by), ZERO)
     if paid < due(invoice):
         return
     balance = service.balance(session, archive, invoice)

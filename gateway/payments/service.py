@@ -164,7 +164,7 @@ def run(session: Session, archive: Archive, tenant_id: int, lines: list[pm.BankL
         chosen = decide(proposals, settings)
         if chosen is not None:
             apply(session, archive, line, chosen, decided_by=pm.AUTOMATIC)
-            current = book(session, tenant_id)
+            current.applied(chosen, line.payer_iban)
         else:
             for proposal in proposals[:3]:
                 for allocation in proposal.allocations:

@@ -2,7 +2,7 @@
 
 The library is lenient (a field it does not understand is skipped); the file is first checked line by line so that
 a malformed :61: statement line, or a statement without its :20: reference, :25: account or :60F:/:60M: opening
-balance, is refused naming its line.  The :86: information is read for the usual structured keys (/EREF/, /REMI/,
+balance, is refused naming its line.  The :86: information, its lines joined again, is read for the usual structured keys (/EREF/, /REMI/,
 /NAME/, /IBAN/, /CRF/ or ?20… subfields are kept as free text).
 """
 
@@ -22,6 +22,7 @@ from gateway.payments.parsed import Line, MalformedStatement, Statement, Unsuppo
 logging.getLogger("mt940").setLevel(logging.CRITICAL)
 _STATEMENT_LINE = re.compile(r"^:61:\d{6}(\d{4})?R?[CD][A-Z]?\d{1,15}(,\d*)?[A-Z]")
 _TAG = re.compile(r"/(EREF|REMI|NAME|IBAN|CRF|BENM|ORDP|KREF|MREF)/")
+WRAP_WIDTH = 61  # a :86: line this long was cut by width (see _unwrap)
 _IBAN = re.compile(r"IBAN[ :/]*([A-Z]{2}\d{2}[A-Z0-9]{11,30})")
 
 
@@ -54,6 +55,14 @@ def _tags(details: str) -> dict[str, str]:
     return {key: value for key, value in found.items() if value}
 
 
+def _unwrap(field: str) -> str:
+    """A :86: field on one line.  Banks cut it at the width of the field (65 characters, 61 on the line of the tag) in
+    the middle of a word or a reference: such a line goes on without a space; a shorter line ended where the bank
+    chose to, and a space joins it to the next."""
+    lines = field.split("\n")
+    return "".join(line + ("" if len(line) >= WRAP_WIDTH or n == len(lines) - 1 else " ") for n, line in enumerate(lines)).strip()
+
+
 def _date(value: object) -> date | None:
     return date(value.year, value.month, value.day) if value is not None else None  # type: ignore[attr-defined]
 
@@ -84,7 +93,7 @@ def _statement(transactions: mt940.models.Transactions) -> Statement:
     lines = []
     for index, transaction in enumerate(transactions, 1):
         values = transaction.data
-        details = " ".join(str(values.get(k) or "") for k in ("transaction_details", "extra_details")).strip()
+        details = " ".join(_unwrap(str(values.get(k) or "")) for k in ("transaction_details", "extra_details")).strip()
         tags = _tags(details)
         iban = tags.get("IBAN") or (m.group(1) if (m := _IBAN.search(details)) else None)
         amount = values["amount"]

@@ -133,3 +133,17 @@ def test_seeded_noisy_lines_are_matched_correctly():
             right += best.allocations[0].invoice_id == item.id
             wrong += best.allocations[0].invoice_id != item.id
     assert wrong == 0 and right >= 190
+
+
+def test_an_applied_match_lowers_the_due_closes_a_paid_invoice_and_teaches_the_payer():
+    """Book.applied: what the store would read again, without reading it (a second instalment sees what is left)."""
+    book = Book(_items())
+    first = _best(book, _line("60.00", "Acompte FA2026-12", payer_iban="FR7630004000031234567890143"))
+    assert first.allocations[0].invoice_id == "id12"
+    book.applied(first, "FR76 3000 4000 0312 3456 7890 143")
+    assert book.by_id["id12"].still_due == Decimal("52.00") and book.payers["FR7630004000031234567890143"] == {"356000000"}
+    rest = _best(book, _line("52.00", "Solde FA2026-12"))
+    assert (rest.allocations[0].invoice_id, rest.allocations[0].amount, rest.score) == ("id12", Decimal("52.00"), 0.96)
+    book.applied(rest, None)
+    assert "id12" not in book.by_id and all(i.id != "id12" for i in book.by_buyer["356000000"] + book.by_amount[Decimal("112.00")])
+    assert all(a.invoice_id != "id12" for p in propose(book, _line("112.00", "FA2026-12"), SETTINGS) for a in p.allocations)
