@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from gateway.lifecycle import codes
 from gateway.lifecycle.events import Amount
@@ -19,6 +19,7 @@ from gateway.model.invoice import Invoice
 from gateway.texts import N_
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -139,3 +140,21 @@ def full_payment(balance: Balance) -> dict[Decimal, Decimal]:
         if amount > 0:
             paid[rate], left = amount, left - amount
     return paid
+
+
+def collection_of(balance: Balance, amount: Decimal) -> dict[Decimal, Decimal]:
+    """What a payment of `amount` collects at each rate: all that is still due when it covers it (`full_payment`), else
+    `amount` spread over the rates in proportion to what each still asks for, to the cent, the cents left by rounding
+    on the highest rates (a 212 for a partial payment, A7 P1.16, split by rate, G7.45)."""
+    if amount >= balance.still_due_total:
+        return full_payment(balance)
+    open_rates = {rate: balance.still_due(rate) for rate in sorted(balance.due.by_rate, reverse=True) if balance.still_due(rate) > 0}
+    base = sum(open_rates.values(), ZERO)
+    if amount <= 0 or base <= 0:
+        return {}
+    shares = {rate: (amount * still / base).quantize(CENT, rounding=ROUND_DOWN) for rate, still in open_rates.items()}
+    left = amount - sum(shares.values(), ZERO)
+    for rate, still in open_rates.items():  # highest rate first
+        extra = min(left, still - shares[rate])
+        shares[rate], left = shares[rate] + extra, left - extra
+    return {rate: share for rate, share in shares.items() if share > 0}

@@ -1,8 +1,8 @@
-"""What a match does: the invoice's payment state, its 212 Encaissée when fully paid, the payer's IBAN learned; undone as new events.
+"""What a match does: the invoice's payment state, a 212 Encaissée for what it collects, the payer's IBAN learned; undone as new events.
 
-The 212 goes through gateway.lifecycle.service.record (its amounts per VAT rate checked there against what the invoice
-asks for); when the lifecycle does not allow it yet (an invoice not delivered), the match is applied and says why no 212
-was recorded.  Undoing a match whose 212 was recorded records a 212 giving the same amounts back (a disbursement, A7 P1.15).
+Each payment, partial or not, is a 212 (art. 290 A CGI: a partial or total payment; A7 P1.16) with the amount split by
+VAT rate (G7.45), through gateway.lifecycle.service.record (checked there against what the invoice asks for); when
+the lifecycle does not allow it yet (an invoice not delivered), the match is applied and says why no 212 was recorded.  Undoing a match whose 212 was recorded records a 212 giving the same amounts back (a disbursement, A7 P1.15).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
     return list(session.scalars(query))
 
 
-def position(session: Session, invoice: db.Invoice, matches: list[pm.PaymentMatch] | None = None) -> dict[str, Any]:
-    """The invoice's payment state and its payments (JSON values); `matches`: its applied matches when already read."""
-    matches = applied_matches(session, invoice.id) if matches is None else matches
+def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
+    """The invoice's payment state and its payments (JSON values)."""
+    matches = applied_matches(session, invoice.id)
     paid = sum((m.amount + m.written_off for m in matches), ZERO)
     total = due(invoice)
     state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
@@ -67,9 +67,11 @@ def payment_json(match: pm.PaymentMatch) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.PaymentMatch, matches: list[pm.PaymentMatch] | None = None) -> None:
+def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.PaymentMatch) -> None:
     """The ERP's webhook: the payment (or the payment undone) and the invoice's payment state after it."""
-    after = position(session, invoice, matches)
+    if not any(event in subscription.events for subscription in webhooks.subscriptions(session, invoice.tenant_id)):
+        return  # nobody listens: the payment state is not worth computing
+    after = position(session, invoice)
     state = {k: after[k] for k in ("status", "amount_due", "amount_paid", "still_due")}
     webhooks.enqueue(session, invoice, event, {"payment": payment_json(match), "payment_state": state})
 
@@ -83,9 +85,8 @@ def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Propo
     for match in matches:
         invoice = session.get(db.Invoice, match.invoice_id)
         assert invoice is not None
-        paid_by = applied_matches(session, invoice.id)  # read once: the 212 and the webhook both need them
-        _collected(session, archive, invoice, match, line, paid_by)
-        _announce(session, invoice, "invoice.payment_received", match, paid_by)
+        _collected(session, archive, invoice, match, line)
+        _announce(session, invoice, "invoice.payment_received", match)
         buyers.add(buyer_key(invoice.buyer_siren, invoice.buyer_name))
     if line.payer_iban and learnable(proposal):
         for key in sorted(buyers):
@@ -101,15 +102,11 @@ def _learn(session: Session, tenant_id: int, iban: str, key: str) -> None:
         session.flush()
 
 
-def _collected(
-    session: Session, archive: Archive, invoice: db.Invoice, match: pm.PaymentMatch, line: pm.BankLine, paid_by: list[pm.PaymentMatch]
-) -> None:
-    """Record 212 Encaissée when the match completes the invoice's payment (what the lifecycle's balance still asks for)."""
-    paid = sum((m.amount + m.written_off for m in paid_by), ZERO)
-    if paid < due(invoice):
-        return
+def _collected(session: Session, archive: Archive, invoice: db.Invoice, match: pm.PaymentMatch, line: pm.BankLine) -> None:
+    """Record 212 Encaissée for what the match collects (a partial payment too, as the reform asks), split by VAT rate
+    in proportion to what each rate still asks for, within what the lifecycle's balance still asks for."""
     balance = service.balance(session, archive, invoice)
-    amounts = collections.full_payment(balance) if balance else {}
+    amounts = collections.collection_of(balance, match.amount + match.written_off) if balance else {}
     if not amounts:
         match.evidence = {**match.evidence, "212": "nothing left to collect in the lifecycle"}
         return
@@ -132,8 +129,8 @@ def _collected(
 def undo(session: Session, archive: Archive, match: pm.PaymentMatch, *, actor: str) -> None:
     """Undo an applied match (and its siblings on the same line); the line is then the person's (`decided`).
 
-    Each invoice it paid that is no longer fully paid gets back the 212 that settled it (recorded by this match or by
-    a later one of another line), as a new 212 with the amounts negated; nothing is deleted."""
+    The 212 each of them recorded is given back as a new 212 with the amounts negated (a disbursement); nothing is
+    deleted."""
     line = match.line
     touched = []
     for sibling in [m for m in line.matches if m.state == pm.APPLIED]:
@@ -145,12 +142,8 @@ def undo(session: Session, archive: Archive, match: pm.PaymentMatch, *, actor: s
         invoice = session.get(db.Invoice, sibling.invoice_id)
         assert invoice is not None
         _announce(session, invoice, "invoice.payment_undone", sibling)
-        if sum((m.amount + m.written_off for m in applied_matches(session, invoice.id)), ZERO) >= due(invoice):
-            continue  # still fully paid by the other lines
-        query = select(pm.PaymentMatch).where(pm.PaymentMatch.invoice_id == invoice.id, pm.PaymentMatch.status_event_id.is_not(None))
-        for settled in session.scalars(query.order_by(pm.PaymentMatch.id)):
-            if not settled.evidence.get("212_given_back"):
-                _give_back(session, archive, invoice, settled, line, actor)
+        if sibling.status_event_id is not None and not sibling.evidence.get("212_given_back"):
+            _give_back(session, archive, invoice, sibling, line, actor)
     line.state = pm.DECIDED  # a person undid it: no automatic run matches it again
     session.flush()
 

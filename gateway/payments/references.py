@@ -23,13 +23,17 @@ MAX_TOKENS = 6
 MIN_DIGITS = 4  # a digits-only lookup needs at least this many digits (amounts and dates are shorter or differ)
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_NOT_DIGIT = re.compile(r"\D+")
+
+
 def fold(text: str) -> str:
     """Upper case letters and digits only: how a reference is compared."""
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.upper())
 
 
 def digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return _NOT_DIGIT.sub("", text)
 
 
 def loose(tokens: list[str]) -> str:

@@ -97,39 +97,32 @@ def _store(session: Session, archive: Archive, tenant_id: int, data: bytes, stat
 # ---------------------------------------------------------------------------- the book
 
 
-def paid_on(session: Session, invoice_ids: list[str]) -> dict[str, Decimal]:
-    """What applied matches paid (incl. written off) on each invoice."""
-    rows = session.execute(
-        select(pm.PaymentMatch.invoice_id, pm.PaymentMatch.amount, pm.PaymentMatch.written_off).where(
-            pm.PaymentMatch.invoice_id.in_(invoice_ids), pm.PaymentMatch.state == pm.APPLIED
-        )
-    )
-    paid: dict[str, Decimal] = {}
-    for invoice_id, amount, written_off in rows:
-        paid[invoice_id] = paid.get(invoice_id, ZERO) + amount + written_off
-    return paid
-
-
-def _due(invoice: db.Invoice) -> Decimal:
-    return invoice.amount_due if invoice.amount_due is not None else invoice.tax_inclusive_amount or ZERO
-
-
 def book(session: Session, tenant_id: int) -> Book:
-    """The tenant's outgoing invoices still due (read only), and the payer accounts learned."""
-    invoices = session.scalars(
-        select(db.Invoice).where(
+    """The tenant's outgoing invoices still due (read only, the columns the engine needs), and the payer accounts learned."""
+    columns = (db.Invoice.id, db.Invoice.number, db.Invoice.erp_reference, db.Invoice.buyer_siren, db.Invoice.buyer_name)
+    amounts = (db.Invoice.amount_due, db.Invoice.tax_inclusive_amount, db.Invoice.currency)
+    invoices = session.execute(
+        select(*columns, *amounts)
+        .where(
             db.Invoice.tenant_id == tenant_id,
             db.Invoice.direction == "outgoing",
             db.Invoice.state != db.STATE_REJECTED,
             db.Invoice.type_code.not_in(CREDIT_NOTES),
         )
+        .order_by(db.Invoice.issue_date, db.Invoice.number)
     ).all()
-    paid = paid_on(session, [i.id for i in invoices])
-    items = [
-        OpenItem(i.id, i.number, i.erp_reference, buyer_key(i.buyer_siren, i.buyer_name), i.buyer_name, _due(i) - paid.get(i.id, ZERO), i.currency)
-        for i in sorted(invoices, key=lambda i: (i.issue_date, i.number))
-        if _due(i) - paid.get(i.id, ZERO) > 0
-    ]
+    paid: dict[str, Decimal] = {}
+    applied = select(pm.PaymentMatch.invoice_id, pm.PaymentMatch.amount, pm.PaymentMatch.written_off).where(
+        pm.PaymentMatch.tenant_id == tenant_id, pm.PaymentMatch.state == pm.APPLIED
+    )
+    for invoice_id, amount, written_off in session.execute(applied):
+        paid[invoice_id] = paid.get(invoice_id, ZERO) + amount + written_off
+    items, keys = [], {}  # a buyer's key folded once, not once per invoice
+    for invoice_id, number, erp_reference, siren, name, amount_due, total, currency in invoices:
+        left = (amount_due if amount_due is not None else total or ZERO) - paid.get(invoice_id, ZERO)
+        if left > 0:
+            key = keys.get((siren, name)) or keys.setdefault((siren, name), buyer_key(siren, name))
+            items.append(OpenItem(invoice_id, number, erp_reference, key, name, left, currency))
     payers: dict[str, set[str]] = {}
     for iban, key in session.execute(select(pm.PayerAccount.iban, pm.PayerAccount.buyer_key).where(pm.PayerAccount.tenant_id == tenant_id)):
         payers.setdefault(iban, set()).add(key)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gateway import intake
 from gateway.lifecycle import codes
 from gateway.lifecycle.events import Amount
-from gateway.lifecycle.payments import Balance, Due, collected, collection_problems, due_of, full_payment
+from gateway.lifecycle.payments import Balance, Due, collected, collection_of, collection_problems, due_of, full_payment
 from gateway.model.invoice import VatBreakdown
 from tests.conftest import load_example
 
@@ -142,3 +142,22 @@ def test_whatever_the_sequence_the_accepted_collections_never_pass_what_is_due(t
             accepted += change
     for rate, total in collected(accepted).items():
         assert 0 <= total <= EXAMPLE_DUE.by_rate[rate]
+
+
+def test_a_partial_payment_is_shared_between_the_rates_to_the_cent():
+    """What a payment collects at each rate: in proportion to what each still asks for, the cents left on the highest."""
+    shares = collection_of(balance(), D("5000.00"))
+    assert shares == {D("20"): D("4982.43"), D("5.5"): D("17.57")} and sum(shares.values()) == D("5000.00")
+    assert collection_problems(balance(), [men(str(v), str(r)) for r, v in shares.items()]) == []
+    assert collection_of(balance(), D("20000.00")) == full_payment(balance())  # more than is due: what is due
+    assert collection_of(balance(men("14895.00", "20")), D("10.00")) == {D("5.5"): D("10.00")}  # only the rate still open
+    assert collection_of(balance(), D("0.00")) == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=D("0.01"), max_value=D("14947.54"), places=2), st.decimals(min_value=D("0.00"), max_value=D("14895.00"), places=2))
+def test_partial_payments_never_collect_more_than_a_rate_asks(amount, earlier):
+    position = balance(men(str(earlier), "20"))
+    shares = collection_of(position, amount)
+    assert sum(shares.values()) == min(amount, position.still_due_total)
+    assert collection_problems(position, [men(str(v), str(r)) for r, v in shares.items()]) == []

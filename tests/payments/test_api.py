@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -65,7 +66,8 @@ def test_fees_partial_payment_and_not_delivered_invoice(api, database, archive):
     body = _import(api, "statement.mt940").get_json()
     assert [line["state"] for line in body["lines"]] == ["matched", "matched", "unmatched"]
     assert (_payment(api, partial)["status"], _payment(api, partial)["amount_paid"]) == ("partially_paid", "5000.00")
-    assert "212" not in _codes(api, partial)
+    assert _codes(api, partial)[-1] == "212"  # a partial payment is a 212 too (of the 5000.00 collected)
+    assert api.get(f"/api/v1/invoices/{partial}/statuses").get_json()["payment"]["collected"] == "5000.00"
     paid = _payment(api, undelivered)
     assert paid["status"] == "paid" and "needs an invoice that was delivered" in paid["payments"][0]["evidence"]["212"]
     assert "212" not in _codes(api, undelivered)  # the lifecycle does not allow it yet: not recorded, and said so
@@ -147,17 +149,28 @@ def test_two_overlapping_imports_at_once_match_each_line_once(api, database, arc
         assert sorted(m.invoice_id for m in applied) == sorted(invoices)
 
 
-def test_undoing_an_earlier_partial_payment_gives_back_the_212_a_later_line_recorded(api, database, archive):
+def test_each_partial_payment_is_a_212_split_by_vat_rate_and_undoing_one_gives_back_its_own(api, database, archive):
+    """A deposit and the rest: two 212s, each split over the invoice's VAT rates in proportion to what each still asks
+    for, adding up to the invoice's due; undoing the deposit gives back its 212 alone."""
     invoice_id = issue(api, database, archive, "FA2026-15")["id"]
     [deposit, *_] = _import(api, "statement.mt940").get_json()["lines"][1:2]  # 5000.00 "Acompte facture FA2026-15"
+    after_deposit = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()["payment"]
+    assert (after_deposit["collected"], _payment(api, invoice_id)["status"]) == ("5000.00", "partially_paid")
+    by_rate = {r["vat_rate"]: r for r in after_deposit["by_vat_rate"]}
+    assert len(by_rate) > 1  # the example has several rates: the deposit is shared between them
+    for row in by_rate.values():
+        share = Decimal(row["collected"]) / Decimal("5000.00")
+        assert abs(share - Decimal(row["due"]) / Decimal(after_deposit["due"])) < Decimal("0.0001")
     rest = data("camt054_v02.xml").replace(b"14945.04", b"9947.54").replace(b"F 2026-000143 (frais deduits)", b"FA2026-15 solde")
     assert _import(api, rest).get_json()["lines"][0]["state"] == "matched"
-    assert _payment(api, invoice_id)["status"] == "paid" and _codes(api, invoice_id).count("212") == 1
+    paid = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()["payment"]
+    assert _payment(api, invoice_id)["status"] == "paid" and _codes(api, invoice_id).count("212") == 2
+    assert paid["still_due"] == "0.00" and all(r["still_due"] == "0.00" for r in paid["by_vat_rate"])
     assert api.post(f"/api/v1/bank-lines/{deposit['id']}/decision", json={"undo": True}).status_code == 200
     payment = _payment(api, invoice_id)
     assert (payment["status"], payment["amount_paid"]) == ("partially_paid", "9947.54")
     timeline = api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()
-    assert _codes(api, invoice_id).count("212") == 2 and timeline["payment"]["collected"] == "0.00"
+    assert _codes(api, invoice_id).count("212") == 3 and timeline["payment"]["collected"] == "9947.54"
 
 
 def test_the_erp_is_told_of_each_payment_and_of_each_payment_undone(api, database, archive):
