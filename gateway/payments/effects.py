@@ -2,7 +2,8 @@
 
 Each payment, partial or not, is a 212 (art. 290 A CGI: a partial or total payment; A7 P1.16) with the amount split by
 VAT rate (G7.45), through gateway.lifecycle.service.record (checked there against what the invoice asks for); when
-the lifecycle does not allow it yet (an invoice not delivered), the match is applied and says why no 212 was recorded.  Undoing a match whose 212 was recorded records a 212 giving the same amounts back (a disbursement, A7 P1.15).
+the lifecycle does not allow it yet (an invoice not delivered), the match is applied and says why no 212 was recorded.
+Undoing a match whose 212 was recorded records a 212 giving the same amounts back (a disbursement, A7 P1.15).
 """
 
 from __future__ import annotations
