@@ -2,7 +2,8 @@
 
 The seeded generator of tests/payments/statements.py makes open invoices for a set of buyers and noisy bank lines
 paying them (exact RF references, end-to-end ids, mangled references, no reference, grouped, partial and
-over-payments, bank fees, foreign and shortened payer names, lines paying no invoice, debits).
+over-payments, bank fees, invoices less a credit note, foreign and shortened payer names, lines paying no invoice,
+debits).
 
 - `engine` (default): each line is proposed and decided against the book, an applied match lowering what its
   invoices still owe (`Book.applied`), as the store does; the engine alone, on one core.
@@ -31,8 +32,8 @@ import uuid
 from pathlib import Path
 
 from bench.bench_delivery import fresh_database
-from gateway.payments.matching import BankLineView, Book, OpenItem, Settings, decide, propose
-from tests.payments.statements import Payment, Scenario, invoice_rows, scenario, write
+from gateway.payments.matching import BankLineView, Settings, decide, propose
+from tests.payments.statements import Payment, Scenario, invoice_rows, open_book, scenario, write
 
 FORMATS = ("camt.053", "camt.054", "mt940")
 
@@ -42,7 +43,7 @@ def _view(n: int, p: Payment) -> BankLineView:
 
 
 def engine(world: Scenario) -> tuple[dict[str, int], float]:
-    book = Book([OpenItem(i.id, i.number, i.erp_reference, i.buyer_key, i.buyer_name, i.amount, "EUR") for i in world.invoices], world.learned)
+    book = open_book(world)
     settings = Settings()
     counts = dict.fromkeys(("automatic", "correct", "payable", "review", "top3"), 0)
     started = time.perf_counter()

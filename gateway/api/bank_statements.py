@@ -147,11 +147,14 @@ _LINE = {
                 "properties": {
                     "id": {"type": "integer"},
                     "invoice_id": {"type": "string"},
-                    "amount": {"type": "string"},
+                    "amount": {"type": "string", "description": "Negative on a credit note netted by the payment."},
                     "written_off": {"type": "string", "description": "Bank fees or a small difference within the tolerance."},
                     "rule": {
                         "type": "string",
-                        "description": "creditor_reference, end_to_end_id, text_reference(s), payer_amount, grouped_payment, amount_only, person",
+                        "description": (
+                            "creditor_reference, end_to_end_id, text_reference(s), payer_amount, grouped_payment, credit_note_netted,"
+                            " amount_only, person"
+                        ),
                     },
                     "score": {"type": "number"},
                     "evidence": _ANY,

@@ -20,8 +20,9 @@ from gateway.lifecycle import codes, service
 from gateway.lifecycle import payments as collections
 from gateway.lifecycle.events import Amount, StatusChange, change_from_dict
 from gateway.lifecycle.machine import next_status
+from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES
 from gateway.payments import models as pm
-from gateway.payments.matching import Allocation, Proposal, buyer_key, learnable
+from gateway.payments.matching import Allocation, Proposal, buyer_key, learnable, netted
 from gateway.store import models as db
 from gateway.webhooks import sender as webhooks
 
@@ -48,9 +49,9 @@ def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
 
 
 def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
-    """The invoice's payment state and its payments (JSON values)."""
+    """The invoice's payment state and its payments (JSON values); a credit note's payments are its nettings."""
     matches = applied_matches(session, invoice.id)
-    paid = sum((m.amount + m.written_off for m in matches), ZERO)
+    paid = (-1 if invoice.type_code in CREDIT_NOTE_TYPE_CODES else 1) * sum((m.amount + m.written_off for m in matches), ZERO)
     total = due(invoice)
     state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
     payments = [payment_json(match) for match in matches]
@@ -86,7 +87,10 @@ def apply(session: Session, archive: Archive, line: pm.BankLine, proposal: Propo
     for match in matches:
         invoice = session.get(db.Invoice, match.invoice_id)
         assert invoice is not None
-        _collected(session, archive, invoice, match, line)
+        if invoice.type_code in CREDIT_NOTE_TYPE_CODES:
+            match.evidence = {**match.evidence, "212": "a credit note netted: no 212"}
+        else:
+            _collected(session, archive, invoice, match, line)
         _announce(session, invoice, "invoice.payment_received", match)
         buyers.add(buyer_key(invoice.buyer_siren, invoice.buyer_name))
     if line.payer_iban and learnable(proposal):
@@ -175,21 +179,25 @@ class NotOpen(Exception):
 def confirm(
     session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str, tolerance: Decimal
 ) -> list[pm.PaymentMatch]:
-    """A person's match of `line` to `invoice_ids` (in that order): applied, never redone by an automatic run; the payer learned."""
+    """A person's match of `line` to `invoice_ids` (in that order; credit notes among them are netted): applied, never
+    redone by an automatic run; the payer learned."""
     from gateway.payments.service import book  # the open items, as the engine sees them
 
-    items = {item.id: item for item in book(session, line.tenant_id).items}
+    current = book(session, line.tenant_id)
     for invoice_id in invoice_ids:
-        if invoice_id not in items:
+        if invoice_id not in current.by_id and invoice_id not in current.credits_by_id:
             invoice = session.get(db.Invoice, invoice_id)
             raise NotOpen(invoice.number if invoice is not None and invoice.tenant_id == line.tenant_id else invoice_id)
-    chosen = [items[i] for i in invoice_ids]
+    chosen = [current.by_id[i] for i in invoice_ids if i in current.by_id]
+    credits = tuple(current.credits_by_id[i] for i in invoice_ids if i in current.credits_by_id)
+    if not chosen:
+        raise NotOpen(credits[0].number)  # a credit note alone is paid by nobody
     for proposed in [m for m in line.matches if m.state == pm.PROPOSED]:
         proposed.state = pm.UNDONE
-    from gateway.payments.matching import allocate
-
-    allocations, difference = allocate(line.amount, chosen, tolerance)
+    allocations, difference = netted(line.amount, chosen, credits, tolerance)
     evidence = {"confirmed_by": actor, "invoices": [i.number for i in chosen], "difference": str(difference)}
+    if credits:
+        evidence["credit_notes"] = [c.number for c in credits]
     return apply(session, archive, line, Proposal("person", 1.0, evidence, allocations), decided_by=f"person:{actor}")
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import combinations
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -24,6 +25,7 @@ ZERO = Decimal("0.00")
 MAX_GROUP_ITEMS = 24  # a buyer's open items considered for a grouped payment (the oldest first)
 MAX_GROUP_SIZE = 6
 MAX_GROUP_NODES = 5000  # search steps per buyer and line
+MAX_CREDITS = 6  # a buyer's open credit notes tried for netting (the oldest first), one or two at a time
 NAME_SIMILARITY = 88  # rapidfuzz token_set_ratio, 0–100
 RARE_WORD_BUYERS = 50  # a word of a payer's name that at most this many buyers' names have narrows the name search
 _WORD = re.compile(r"\w+")
@@ -72,8 +74,13 @@ class Book:
     items: list[OpenItem]
     payers: dict[str, set[str]] = field(default_factory=dict)
     rejected: set[tuple[int, str]] = field(default_factory=set)
+    credits: list[OpenItem] = field(default_factory=list)  # open credit notes: `still_due` is what is left to net
 
     def __post_init__(self) -> None:
+        self.credits_by_id = {credit.id: credit for credit in self.credits}
+        self.credits_by_buyer: dict[str, list[OpenItem]] = {}
+        for credit in self.credits:
+            self.credits_by_buyer.setdefault(credit.buyer_key, []).append(credit)
         self.by_id = {item.id: item for item in self.items}
         self.index = ReferenceIndex([(i.id, i.number) for i in self.items] + [(i.id, i.erp_reference or "") for i in self.items])
         self.by_buyer: dict[str, list[OpenItem]] = {}
@@ -98,6 +105,9 @@ class Book:
 
         A paid invoice's references stay in the index (`is_open` tells): a later line naming it finds nothing open."""
         for allocation in proposal.allocations:
+            if allocation.invoice_id in self.credits_by_id:
+                self._net(allocation)
+                continue
             item = self.by_id.pop(allocation.invoice_id, None)
             if item is None:
                 continue
@@ -112,6 +122,17 @@ class Book:
                 del siblings[at]
             if learnable(proposal) and payer_iban:
                 self.payers.setdefault(payer_iban.replace(" ", "").upper(), set()).add(item.buyer_key)
+
+    def _net(self, allocation: Allocation) -> None:
+        """A credit note netted (a negative allocation): what is left of it, gone when used up."""
+        credit = self.credits_by_id.pop(allocation.invoice_id)
+        siblings = self.credits_by_buyer[credit.buyer_key]
+        at = siblings.index(credit)
+        left = credit.still_due + allocation.amount
+        if left > 0:
+            siblings[at] = self.credits_by_id[credit.id] = replace(credit, still_due=left)
+        else:
+            del siblings[at]
 
 
 @dataclass(frozen=True)
@@ -166,10 +187,29 @@ def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list
     items = [book.by_id[k] for k in keys]
     allocations, difference = allocate(line.amount, items, settings.tolerance)
     due = sum((i.still_due for i in items), ZERO)
+    details = {**evidence, "invoices": [i.number for i in items], "amount": str(line.amount), "still_due": str(due)}
+    if difference < -settings.tolerance and len({i.buyer_key for i in items}) == 1:
+        for credits in _credit_sets(book, items[0].buyer_key, line.currency):  # short by an open credit note of the buyer's
+            with_credits, rest = netted(line.amount, items, credits, settings.tolerance)
+            if abs(rest) <= settings.tolerance:
+                details |= {"credit_notes": [c.number for c in credits], "difference": str(rest)}
+                return Proposal(rule, base, details, with_credits)
     fits = abs(difference) <= settings.tolerance or (len(items) == 1)  # one invoice named: a partial or over-payment of it
     score = base if fits else base - 0.25
-    details = {**evidence, "invoices": [i.number for i in items], "amount": str(line.amount), "still_due": str(due), "difference": str(difference)}
-    return Proposal(rule, round(score, 3), details, allocations)
+    return Proposal(rule, round(score, 3), details | {"difference": str(difference)}, allocations)
+
+
+def _credit_sets(book: Book, buyer: str, currency: str) -> list[tuple[OpenItem, ...]]:
+    """The buyer's open credit notes that a payment may net, one or two of them."""
+    credits = [c for c in book.credits_by_buyer.get(buyer, [])[:MAX_CREDITS] if c.currency == currency]
+    return [(c,) for c in credits] + list(combinations(credits, 2))
+
+
+def netted(amount: Decimal, items: list[OpenItem], credits: tuple[OpenItem, ...], tolerance: Decimal) -> tuple[tuple[Allocation, ...], Decimal]:
+    """`amount` paying `items` less `credits`: the invoices' allocations, each credit note's (negative), the difference."""
+    credited = sum((c.still_due for c in credits), ZERO)
+    allocations, difference = allocate(amount + credited, items, tolerance)
+    return allocations + tuple(Allocation(c.id, -c.still_due) for c in credits), difference
 
 
 def _payer_buyers(book: Book, line: BankLineView) -> tuple[set[str], dict[str, Any]]:
@@ -233,6 +273,23 @@ def _subset(items: list[OpenItem], amount: Decimal, tolerance: Decimal) -> list[
     return found
 
 
+def _payer_netting(book: Book, line: BankLineView, settings: Settings, buyer: str, items: list[OpenItem], payer: dict[str, Any]) -> list[Proposal]:
+    """The payer's line is one (or a few) of its open invoices less one or two of its open credit notes."""
+    for credits in _credit_sets(book, buyer, line.currency):
+        target = line.amount + sum((c.still_due for c in credits), ZERO)
+        single = [i for i in items if ZERO <= i.still_due - target <= settings.tolerance]
+        groups = [single] if len(single) == 1 else _subset(items, target, settings.tolerance)
+        proposals = []
+        for group in groups:
+            allocations, difference = netted(line.amount, group, credits, settings.tolerance)
+            invoices = {"invoices": [i.number for i in group], "credit_notes": [c.number for c in credits], "difference": str(difference)}
+            score = (0.92 if payer.get("learned") else 0.8) if len(groups) == 1 and len(group) == 1 else 0.7
+            proposals.append(Proposal("credit_note_netted", score, {**payer, "amount": str(line.amount), **invoices}, allocations))
+        if proposals:
+            return proposals
+    return []
+
+
 def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal]:
     """Every rule's proposal for `line`, best first (empty: nothing recognised).  A debit is never matched."""
     if line.amount <= 0:
@@ -266,6 +323,8 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
             proposals.append(Proposal("payer_amount", 0.95 if learned else 0.85, evidence, allocations))
         elif not same:
             groups = _subset(items, line.amount, settings.tolerance)
+            if not groups:
+                proposals.extend(_payer_netting(book, line, settings, buyer, items, payer))
             for group in groups:
                 allocations, difference = allocate(line.amount, group, settings.tolerance)
                 evidence = {**payer, "amount": str(line.amount), "invoices": [i.number for i in group], "difference": str(difference)}

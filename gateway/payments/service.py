@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.archive.service import Archive
+from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES
 from gateway.payments import camt, swift
 from gateway.payments import models as pm
 from gateway.payments.effects import apply, new_match
@@ -28,7 +29,6 @@ from gateway.store.session import Database
 ZERO = Decimal("0.00")
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024  # one file, in the API and the portal
 STATEMENT_KIND = "bank-statement"  # archive kind of an imported file
-CREDIT_NOTES = ("261", "262", "381", "396", "502", "503")  # UNTDID 1001: they are not paid by the buyer
 
 
 def parse(data: bytes) -> list[Statement]:
@@ -98,17 +98,13 @@ def _store(session: Session, archive: Archive, tenant_id: int, data: bytes, stat
 
 
 def book(session: Session, tenant_id: int) -> Book:
-    """The tenant's outgoing invoices still due (read only, the columns the engine needs), and the payer accounts learned."""
+    """The tenant's outgoing invoices still due and credit notes still to net (read only, the columns the engine
+    needs), the payer accounts learned and the pairs a person rejected."""
     columns = (db.Invoice.id, db.Invoice.number, db.Invoice.erp_reference, db.Invoice.buyer_siren, db.Invoice.buyer_name)
-    amounts = (db.Invoice.amount_due, db.Invoice.tax_inclusive_amount, db.Invoice.currency)
+    amounts = (db.Invoice.amount_due, db.Invoice.tax_inclusive_amount, db.Invoice.currency, db.Invoice.type_code)
     invoices = session.execute(
         select(*columns, *amounts)
-        .where(
-            db.Invoice.tenant_id == tenant_id,
-            db.Invoice.direction == "outgoing",
-            db.Invoice.state != db.STATE_REJECTED,
-            db.Invoice.type_code.not_in(CREDIT_NOTES),
-        )
+        .where(db.Invoice.tenant_id == tenant_id, db.Invoice.direction == "outgoing", db.Invoice.state != db.STATE_REJECTED)
         .order_by(db.Invoice.issue_date, db.Invoice.number)
     ).all()
     paid: dict[str, Decimal] = {}
@@ -117,12 +113,13 @@ def book(session: Session, tenant_id: int) -> Book:
     )
     for invoice_id, amount, written_off in session.execute(applied):
         paid[invoice_id] = paid.get(invoice_id, ZERO) + amount + written_off
-    items, keys = [], {}  # a buyer's key folded once, not once per invoice
-    for invoice_id, number, erp_reference, siren, name, amount_due, total, currency in invoices:
-        left = (amount_due if amount_due is not None else total or ZERO) - paid.get(invoice_id, ZERO)
+    items, credits, keys = [], [], {}  # a buyer's key folded once, not once per invoice
+    for invoice_id, number, erp_reference, siren, name, amount_due, total, currency, type_code in invoices:
+        credit = type_code in CREDIT_NOTE_TYPE_CODES  # netted by negative matches: what is left of it to net
+        left = (amount_due if amount_due is not None else total or ZERO) + (1 if credit else -1) * paid.get(invoice_id, ZERO)
         if left > 0:
             key = keys.get((siren, name)) or keys.setdefault((siren, name), buyer_key(siren, name))
-            items.append(OpenItem(invoice_id, number, erp_reference, key, name, left, currency))
+            (credits if credit else items).append(OpenItem(invoice_id, number, erp_reference, key, name, left, currency))
     payers: dict[str, set[str]] = {}
     for iban, key in session.execute(select(pm.PayerAccount.iban, pm.PayerAccount.buyer_key).where(pm.PayerAccount.tenant_id == tenant_id)):
         payers.setdefault(iban, set()).add(key)
@@ -134,7 +131,7 @@ def book(session: Session, tenant_id: int) -> Book:
             )
         )
     }
-    return Book(items, payers, rejected)
+    return Book(items, payers, rejected, credits)
 
 
 def _view(line: pm.BankLine) -> BankLineView:

@@ -143,6 +143,7 @@ def match_rule(rule: str) -> str:
         "text_references": _("invoice numbers in the remittance"),
         "payer_amount": _("known payer, amount of one invoice"),
         "grouped_payment": _("known payer, sum of several invoices"),
+        "credit_note_netted": _("known payer, invoice less a credit note"),
         "amount_only": _("same amount only"),
         "person": _("decided by a person"),
     }
@@ -158,6 +159,7 @@ def match_evidence(evidence: dict) -> list[tuple[str, str]]:
         "payer_iban": _("Payer's IBAN"),
         "payer_name": _("Payer's name"),
         "similarity": _("Name similarity"),
+        "credit_notes": _("Credit notes netted"),
         "difference": _("Difference"),
     }
     pairs = []

@@ -2,10 +2,11 @@
 
 `scenario` makes the open invoices of many buyers and the payments a bank would report for them, each with what it
 truly pays: exact structured references (RF, ISO 11649), end-to-end ids, references mangled in free text (spacing,
-prefixes, leading zeros dropped, several numbers in one line), no reference at all (the payer's IBAN already learned,
-or its name only, written another way: upper case, without its legal form, a foreign subsidiary, cut at 35
-characters), grouped payments, partial payments in two instalments, over-payments, bank fees deducted, and lines
-that pay no invoice (interest, a refund, card fees, a debit).  `write` puts the payments into statement files of one
+prefixes, leading zeros dropped, several numbers in one line), invoices less a credit note issued since, no
+reference at all (the payer's IBAN already learned, or its name only, written another way: upper case, without its
+legal form, a foreign subsidiary, cut at 35 characters), grouped payments, partial payments in two instalments,
+over-payments, bank fees deducted, and lines that pay no invoice (interest, a refund, card fees, a debit).
+`write` puts the payments into statement files of one
 format, the next file repeating the end of the previous one (banks resend lines: each must be imported once).
 
 Used by the tests (tests/payments/test_generated.py) and by bench/bench_reconciliation.py.
@@ -21,6 +22,8 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from stdnum import iso11649
+
+from gateway.payments.matching import Book, OpenItem
 
 FIRST = ["Boulangeries", "Transports", "Garage", "Pharmacie", "Atelier", "Cabinet", "Imprimerie", "Menuiserie", "Hôtel", "Société"]
 LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent"]
@@ -42,6 +45,7 @@ class Invoice:
     buyer_name: str
     amount: Decimal
     issue_date: date
+    type_code: str = "380"  # 381: a credit note, netted by the buyer in a payment
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def scenario(rng: random.Random, invoices: int, buyers: int, payments: int) -> S
     unpaid = list(items)
     rng.shuffle(unpaid)
     out: list[Payment] = []
+    credits: list[Invoice] = []
     paid: set[str] = set()  # already paid by a line (a grouped payment pays some before their turn)
     while len(out) < payments and unpaid:
         item = unpaid.pop()
@@ -152,13 +157,19 @@ def scenario(rng: random.Random, invoices: int, buyers: int, payments: int) -> S
         elif kind < 0.79:
             fee = Decimal(rng.choice(("1.50", "2.90", "4.00")))
             out.append(Payment("fees", item.amount - fee, day, ref, frozenset({item.id}), remittance=f"{item.number} frais deduits", **common))
-        elif kind < 0.92:
+        elif kind < 0.88:
             out.append(Payment("no_reference", item.amount, day, ref, frozenset({item.id}), remittance="VIREMENT", **common))
+        elif kind < 0.92:  # a credit note issued since, deducted by the buyer
+            amount = (item.amount * Decimal(rng.randint(5, 30)) / 100).quantize(CENT)
+            credit = Invoice(f"c{len(credits) + 1}", f"AV2026-{len(credits) + 1:05d}", None, item.buyer_key, item.buyer_name, amount, day, "381")
+            credits.append(credit)
+            remittance = rng.choice(("VIREMENT", f"{item.number} moins avoir", f"{item.number} - {credit.number}"))
+            out.append(Payment("netted", item.amount - amount, day, ref, frozenset({item.id, credit.id}), remittance=remittance, **common))
         else:
             paid.discard(item.id)
             unpaid.insert(0, item)  # this invoice stays open: the line is unrelated
             out.append(_unrelated(rng, day, ref))
-    return Scenario(items, out[:payments], learned)
+    return Scenario(items + credits, out[:payments], learned)
 
 
 def _unrelated(rng: random.Random, day: date, ref: str) -> Payment:
@@ -176,9 +187,15 @@ def _unrelated(rng: random.Random, day: date, ref: str) -> Payment:
     return Payment("debit", -Decimal(rng.randint(10000, 900000)) / 100, day, ref, remittance="VIREMENT COMPTE EPARGNE", payer_name="MOI-MEME")
 
 
+def open_book(world: Scenario) -> Book:
+    """The matching engine's book of the scenario: its invoices to pay, its credit notes to net, the payers learned."""
+    items = [(OpenItem(i.id, i.number, i.erp_reference, i.buyer_key, i.buyer_name, i.amount, "EUR"), i.type_code) for i in world.invoices]
+    return Book([i for i, code in items if code == "380"], world.learned, credits=[i for i, code in items if code != "380"])
+
+
 def invoice_rows(tenant_id: int, invoices: list[Invoice]) -> list[dict]:
     """The invoices as rows of the store's invoices table, delivered (201), without documents: enough to be paid."""
-    fixed = {"tenant_id": tenant_id, "direction": "outgoing", "type_code": "380", "currency": "EUR", "seller_name": "Générateur SA"}
+    fixed = {"tenant_id": tenant_id, "direction": "outgoing", "currency": "EUR", "seller_name": "Générateur SA"}
     stored = {"profile": "EN16931", "syntax": "json", "state": "validated", "status": "201", "status_label": "Émise", "report": {}}
     return [
         {
@@ -186,6 +203,7 @@ def invoice_rows(tenant_id: int, invoices: list[Invoice]) -> list[dict]:
             **stored,
             "id": str(uuid.uuid4()),
             "number": i.number,
+            "type_code": i.type_code,
             "issue_date": i.issue_date,
             "issue_year": i.issue_date.year,
             "buyer_name": i.buyer_name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -14,7 +15,8 @@ from gateway.payments.effects import position
 from gateway.store import models as db
 from gateway.webhooks import sender
 from gateway.webhooks.models import WebhookDelivery
-from tests.payments.conftest import data, issue
+from tests.conftest import load_example
+from tests.payments.conftest import AMOUNT, camt_entry, camt_statement, data, issue
 
 
 def _import(api, name_or_bytes):
@@ -227,3 +229,27 @@ def test_a_line_paying_no_invoice_is_dismissed_with_why_then_undone(api, databas
     with database.session() as session:
         assert line["id"] in [r.line.id for r in review.queue(session, tenant_id)]
     assert api.post(decide, json={"undo": True}).status_code == 409  # nothing left to undo
+
+
+def test_a_payment_less_an_open_credit_note_nets_it_and_pays_the_invoice(api, database, archive):
+    """The buyer pays F2026-000142 less its credit note AV2026-000018: the invoice paid (212), the credit note used (no 212)."""
+    invoice_id = issue(api, database, archive, "F2026-000142")["id"]
+    response = api.post("/api/v1/invoices", json=load_example("credit-note-fr-b2b"))
+    assert response.status_code == 201, response.get_json()
+    credit_id = response.get_json()["id"]
+    with database.session() as session:
+        credited = session.get(db.Invoice, credit_id).tax_inclusive_amount
+    entry = camt_entry("NET-1", AMOUNT - credited, "Reglement F2026-000142 moins avoir", "BOULANGERIES MARTIN")
+    [line] = _import(api, camt_statement(uuid.uuid4().hex[:8], [entry])).get_json()["lines"]
+    assert line["state"] == "matched"
+    [match] = [m for m in line["matches"] if m["invoice_id"] == invoice_id]
+    assert match["evidence"]["credit_notes"] == ["AV2026-000018"] and match["rule"] == "text_reference"
+    assert _payment(api, invoice_id)["status"] == "paid" and _codes(api, invoice_id)[-1] == "212"
+    credit = _payment(api, credit_id)
+    assert (credit["status"], credit["amount_paid"], credit["payments"][0]["amount"]) == ("paid", str(credited), str(-credited))
+    assert "212" not in _codes(api, credit_id) and credit["payments"][0]["evidence"]["212"] == "a credit note netted: no 212"
+    assert api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"undo": True}).status_code == 200
+    assert (_payment(api, invoice_id)["status"], _payment(api, credit_id)["status"]) == ("unpaid", "unpaid")
+    # A person nets it by hand: the invoice and the credit note named together.
+    confirmed = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [invoice_id, credit_id]})
+    assert confirmed.status_code == 200 and (_payment(api, invoice_id)["status"], _payment(api, credit_id)["status"]) == ("paid", "paid")

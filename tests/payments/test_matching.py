@@ -147,3 +147,16 @@ def test_an_applied_match_lowers_the_due_closes_a_paid_invoice_and_teaches_the_p
     book.applied(rest, None)
     assert "id12" not in book.by_id and all(i.id != "id12" for i in book.by_buyer["356000000"] + book.by_amount[Decimal("112.00")])
     assert all(a.invoice_id != "id12" for p in propose(book, _line("112.00", "FA2026-12"), SETTINGS) for a in p.allocations)
+
+
+def test_a_payer_paying_an_invoice_less_its_credit_note_nets_it():
+    """No reference, a known payer, 1,200.00 − 150.00: the invoice paid, the credit note used up, never netted twice."""
+    credit = OpenItem("av1", "AV2026-7", None, "402000000", "Garage Petit", Decimal("150.00"), "EUR")
+    book = Book(_items(), payers={"FR1420041010050500013M02606": {"402000000"}}, credits=[credit])
+    best = _best(book, _line("1050.00", "VIREMENT", payer_iban="FR1420041010050500013M02606"))
+    assert (best.rule, best.score, best.evidence["credit_notes"]) == ("credit_note_netted", 0.92, ["AV2026-7"])
+    assert [(a.invoice_id, a.amount) for a in best.allocations] == [("g1", Decimal("1200.00")), ("av1", Decimal("-150.00"))]
+    book.applied(best, None)
+    assert "av1" not in book.credits_by_id and book.credits_by_buyer["402000000"] == []
+    again = propose(book, _line("650.00", "VIREMENT", payer_iban="FR1420041010050500013M02606", line_id=2), SETTINGS)
+    assert all(a.invoice_id != "av1" for p in again for a in p.allocations)
