@@ -152,8 +152,8 @@ _LINE = {
                     "rule": {
                         "type": "string",
                         "description": (
-                            "creditor_reference, end_to_end_id, text_reference(s), payer_amount, grouped_payment, credit_note_netted,"
-                            " amount_only, person"
+                            "creditor_reference, end_to_end_id, text_reference(s), learned_reference, payer_amount, grouped_payment,"
+                            " credit_note_netted, amount_only, person"
                         ),
                     },
                     "score": {"type": "number"},

@@ -22,7 +22,8 @@ from gateway.lifecycle.events import Amount, StatusChange, change_from_dict
 from gateway.lifecycle.machine import next_status
 from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES
 from gateway.payments import models as pm
-from gateway.payments.matching import Allocation, Proposal, buyer_key, learnable, netted
+from gateway.payments.matching import Allocation, OpenItem, Proposal, buyer_key, learnable, netted
+from gateway.payments.references import name_key, prefix_for
 from gateway.store import models as db
 from gateway.webhooks import sender as webhooks
 
@@ -168,6 +169,24 @@ def _give_back(session: Session, archive: Archive, invoice: db.Invoice, settled:
     settled.evidence = {**settled.evidence, "212_given_back": recorded.event.id}
 
 
+def _taught(session: Session, line: pm.BankLine, chosen: list[OpenItem]) -> None:
+    """What a person's decision teaches besides the IBAN, when the line pays one buyer: the payer's name stands for that
+    buyer, and the way the line writes a number it pays ("F26/45") is how that buyer writes them."""
+    buyers = {item.buyer_key for item in chosen}
+    if len(buyers) != 1:
+        return
+    [key] = buyers
+    hints = [(pm.PAYER_NAME, name_key(line.payer_name))] if line.payer_name and name_key(line.payer_name) else []
+    hints += [(pm.NUMBER_PREFIX, prefix) for item in chosen if (prefix := prefix_for(line.remittance, item.number))]
+    for kind, value in dict.fromkeys(hints):
+        known = select(pm.PaymentHint.id).where(
+            pm.PaymentHint.tenant_id == line.tenant_id, pm.PaymentHint.kind == kind, pm.PaymentHint.value == value, pm.PaymentHint.buyer_key == key
+        )
+        if session.scalar(known) is None:
+            session.add(pm.PaymentHint(tenant_id=line.tenant_id, kind=kind, value=value, buyer_key=key))
+    session.flush()
+
+
 class NotOpen(Exception):
     """A person named an invoice that is not open: unknown, another tenant's, or paid in full."""
 
@@ -198,6 +217,7 @@ def confirm(
     evidence = {"confirmed_by": actor, "invoices": [i.number for i in chosen], "difference": str(difference)}
     if credits:
         evidence["credit_notes"] = [c.number for c in credits]
+    _taught(session, line, chosen)
     return apply(session, archive, line, Proposal("person", 1.0, evidence, allocations), decided_by=f"person:{actor}")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from stdnum import iso11649
 
-from gateway.payments.references import ReferenceIndex, fold
+from gateway.payments.references import ReferenceIndex, fold, name_key, prefixed_numbers, serial
 
 ZERO = Decimal("0.00")
 MAX_GROUP_ITEMS = 24  # a buyer's open items considered for a grouped payment (the oldest first)
@@ -75,6 +75,8 @@ class Book:
     payers: dict[str, set[str]] = field(default_factory=dict)
     rejected: set[tuple[int, str]] = field(default_factory=set)
     credits: list[OpenItem] = field(default_factory=list)  # open credit notes: `still_due` is what is left to net
+    payer_names: dict[str, set[str]] = field(default_factory=dict)  # a payer's name (folded) → buyers: people's decisions
+    prefixes: dict[str, set[str]] = field(default_factory=dict)  # how buyers write numbers ("F26/") → buyers: likewise
 
     def __post_init__(self) -> None:
         self.credits_by_id = {credit.id: credit for credit in self.credits}
@@ -199,6 +201,19 @@ def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list
     return Proposal(rule, round(score, 3), details | {"difference": str(difference)}, allocations)
 
 
+def _by_learned_prefix(book: Book, line: BankLineView, settings: Settings) -> Proposal | None:
+    """A number written the way a person's decision showed that a buyer writes them ("F26/45"): that buyer's open
+    invoice whose last number it is, when only one is."""
+    for word, prefix, digits in prefixed_numbers(line.remittance):
+        buyers = sorted(book.prefixes.get(prefix, ()))
+        hits = [i for buyer in buyers for i in book.by_buyer.get(buyer, []) if serial(i.number) == digits]
+        if len(hits) == 1:
+            base = 0.93 if _amount_agrees(book, [hits[0].id], line.amount, settings.tolerance) else 0.7
+            evidence = {"remittance": line.remittance, "found": [word], "learned_prefix": prefix}
+            return _by_reference(book, line, settings, [hits[0].id], "learned_reference", base, evidence)
+    return None
+
+
 def _credit_sets(book: Book, buyer: str, currency: str) -> list[tuple[OpenItem, ...]]:
     """The buyer's open credit notes that a payment may net, one or two of them."""
     credits = [c for c in book.credits_by_buyer.get(buyer, [])[:MAX_CREDITS] if c.currency == currency]
@@ -217,6 +232,8 @@ def _payer_buyers(book: Book, line: BankLineView) -> tuple[set[str], dict[str, A
         return set(known), {"payer_iban": line.payer_iban, "learned": True}
     if not line.payer_name:
         return set(), {}
+    if known := book.payer_names.get(name_key(line.payer_name)):
+        return set(known), {"payer_name": line.payer_name, "learned": True}
     cached = book.names_seen.get(line.payer_name)
     if cached is not None:
         return cached
@@ -310,6 +327,8 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
         if how == "serial" and not _amount_agrees(book, keys, line.amount, settings.tolerance):
             base = 0.7  # a bare number and a different amount: a person decides
         proposals.append(_by_reference(book, line, settings, keys, rule, base, evidence))
+    if not found and book.prefixes and (learned := _by_learned_prefix(book, line, settings)):
+        proposals.append(learned)
     if any(p.score >= settings.threshold for p in _allowed(book, line, proposals)):
         return _allowed(book, line, proposals)  # a reference settled it: the payer rules would only add weaker candidates
     buyers, payer = _payer_buyers(book, line)

@@ -1,4 +1,5 @@
-"""Payment tables: imported bank statements and their lines, the matches of lines to invoices, the payer accounts learned.
+"""Payment tables: imported bank statements and their lines, the matches of lines to invoices, what the engine learned
+(payer accounts, and from people's decisions payer names and how buyers write numbers).
 
 Only this domain writes these tables; invoices are read, and their lifecycle changes go through gateway.lifecycle.service.
 A bank line is stored once per tenant (`fingerprint`: the account and the bank's reference of the line, else a hash of its
@@ -106,4 +107,23 @@ class PayerAccount(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     iban: Mapped[str] = mapped_column(String(34))
     buyer_key: Mapped[str] = mapped_column(Text)  # the buyer's SIREN, else its name folded
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# PaymentHint.kind
+PAYER_NAME, NUMBER_PREFIX = "payer_name", "number_prefix"
+
+
+class PaymentHint(Base):
+    """What a person's decision taught the engine besides an IBAN: a payer's name (folded) that stands for a buyer, or
+    the way a buyer writes invoice numbers (the letters and signs before the number's last digits: "F26/" for "F26/45")."""
+
+    __tablename__ = "payment_hints"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value", "buyer_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    buyer_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

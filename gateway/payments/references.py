@@ -12,6 +12,7 @@ replaced ("FA2026-12, 13 et 14" → FA2026-13, FA2026-14).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +31,11 @@ _NOT_DIGIT = re.compile(r"\D+")
 def fold(text: str) -> str:
     """Upper case letters and digits only: how a reference is compared."""
     return _NOT_ALNUM.sub("", text.upper())
+
+
+def name_key(name: str) -> str:
+    """A payer's name as the engine remembers it: folded, without accents (banks drop them: MT940's character set)."""
+    return fold("".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)))
 
 
 def digits(text: str) -> str:
@@ -142,3 +148,32 @@ class ReferenceIndex:
                 found.append(Found(sibling, token, "sibling"))
             k += 1
         return k
+
+
+_PREFIXED = re.compile(r"^(.*?[^\d])0*(\d+)$")  # a word: what comes before its last digits, and those digits
+_WORD_EDGES = ".,;:()[]'\""
+MIN_PREFIX = 2  # letters or digits in a learned prefix: "F26/" yes, "/" or "N°" no
+
+
+def serial(number: str) -> str | None:
+    """An invoice number's last number, without its leading zeros: what payers keep of it ("45" of FA2026-000045)."""
+    found = re.search(r"(\d+)\D*$", number)
+    return (found.group(1).lstrip("0") or "0") if found else None
+
+
+def prefixed_numbers(text: str | None) -> list[tuple[str, str, str]]:
+    """The words of `text` that end with a number: (the word, what comes before the number, the number without zeros)."""
+    words = []
+    for word in (text or "").upper().split():
+        word = word.strip(_WORD_EDGES)
+        found = _PREFIXED.match(word)
+        if found and len(fold(found.group(1))) >= MIN_PREFIX:
+            words.append((word, found.group(1), found.group(2)))
+    return words
+
+
+def prefix_for(text: str | None, number: str) -> str | None:
+    """How a payer wrote invoice `number` in `text`: the letters and signs before its last number in one word
+    ("F26/" in "Fact F26/45" for FA2026-000045), which a person's decision teaches the engine; None if not written so."""
+    wanted = serial(number)
+    return next((prefix for _, prefix, digits in prefixed_numbers(text) if digits == wanted), None)

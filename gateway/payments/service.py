@@ -99,7 +99,7 @@ def _store(session: Session, archive: Archive, tenant_id: int, data: bytes, stat
 
 def book(session: Session, tenant_id: int) -> Book:
     """The tenant's outgoing invoices still due and credit notes still to net (read only, the columns the engine
-    needs), the payer accounts learned and the pairs a person rejected."""
+    needs), what the engine learned (payer accounts, names, number prefixes) and the pairs a person rejected."""
     columns = (db.Invoice.id, db.Invoice.number, db.Invoice.erp_reference, db.Invoice.buyer_siren, db.Invoice.buyer_name)
     amounts = (db.Invoice.amount_due, db.Invoice.tax_inclusive_amount, db.Invoice.currency, db.Invoice.type_code)
     invoices = session.execute(
@@ -131,7 +131,11 @@ def book(session: Session, tenant_id: int) -> Book:
             )
         )
     }
-    return Book(items, payers, rejected, credits)
+    hints: dict[str, dict[str, set[str]]] = {pm.PAYER_NAME: {}, pm.NUMBER_PREFIX: {}}
+    query = select(pm.PaymentHint.kind, pm.PaymentHint.value, pm.PaymentHint.buyer_key).where(pm.PaymentHint.tenant_id == tenant_id)
+    for kind, value, key in session.execute(query):
+        hints.setdefault(kind, {}).setdefault(value, set()).add(key)
+    return Book(items, payers, rejected, credits, hints[pm.PAYER_NAME], hints[pm.NUMBER_PREFIX])
 
 
 def _view(line: pm.BankLine) -> BankLineView:

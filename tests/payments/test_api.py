@@ -253,3 +253,40 @@ def test_a_payment_less_an_open_credit_note_nets_it_and_pays_the_invoice(api, da
     # A person nets it by hand: the invoice and the credit note named together.
     confirmed = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [invoice_id, credit_id]})
     assert confirmed.status_code == 200 and (_payment(api, invoice_id)["status"], _payment(api, credit_id)["status"]) == ("paid", "paid")
+
+
+def _other_buyer() -> dict:
+    buyer = load_example("invoice-fr-b2b")["buyer"]
+    siren = "552100554"
+    return {
+        **buyer,
+        "name": "Transports Lyonnais SA",
+        "identifiers": [],
+        "legal_registration_id": {"value": siren, "scheme": "0002"},
+        "vat_id": f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}",
+        "electronic_address": {"value": siren, "scheme": "0225"},
+    }
+
+
+def test_a_persons_decision_teaches_the_payers_name_and_how_the_buyer_writes_numbers(api, database, archive):
+    """Two invoices numbered …142 of two buyers: "F26/142" is ambiguous, a person decides; the next "F26/143" of the
+    same buyer is recognised by the way it writes numbers, and the payer by its name, without a person."""
+    first = issue(api, database, archive, "F2026-000142")["id"]
+    issue(api, database, archive, "G2026-000142", buyer=_other_buyer())
+    later = issue(api, database, archive, "F2026-000143")["id"]
+    issue(api, database, archive, "G2026-000143", buyer=_other_buyer())
+    tag = uuid.uuid4().hex[:8]
+    [line] = _import(api, camt_statement(tag, [camt_entry(f"{tag}-1", AMOUNT, "Paiement F26/142", "BM SIEGE LYON")])).get_json()["lines"]
+    assert line["state"] == "review"
+    assert api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [first]}).status_code == 200
+    entry = camt_entry(f"{tag}-2", AMOUNT, "Reglement F26/143", "BM SIEGE LYON")
+    [taught] = _import(api, camt_statement(f"{tag}-2", [entry])).get_json()["lines"]
+    [match] = taught["matches"]
+    assert (taught["state"], match["rule"], match["invoice_id"]) == ("matched", "learned_reference", later)
+    assert match["evidence"]["learned_prefix"] == "F26/"
+    # The payer's name alone, and the amount of one of its buyer's invoices: recognised as learned.
+    third = issue(api, database, archive, "F2026-000190", lines=[{**load_example("invoice-fr-b2b")["lines"][0], "quantity": "1"}])
+    due = Decimal(api.get(f"/api/v1/invoices/{third['id']}").get_json()["totals"]["amount_due"])
+    named = camt_entry(f"{tag}-3", due, "VIREMENT", "BM SIEGE LYON")
+    [by_name] = _import(api, camt_statement(f"{tag}-3", [named])).get_json()["lines"]
+    assert [(m["rule"], m["invoice_id"], m["evidence"]["learned"]) for m in by_name["matches"]] == [("payer_amount", third["id"], True)]

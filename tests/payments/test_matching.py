@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 from gateway.payments.matching import BankLineView, Book, OpenItem, Settings, decide, propose
+from gateway.payments.references import prefix_for
 
 SETTINGS = Settings()
 
@@ -160,3 +161,17 @@ def test_a_payer_paying_an_invoice_less_its_credit_note_nets_it():
     assert "av1" not in book.credits_by_id and book.credits_by_buyer["402000000"] == []
     again = propose(book, _line("650.00", "VIREMENT", payer_iban="FR1420041010050500013M02606", line_id=2), SETTINGS)
     assert all(a.invoice_id != "av1" for p in again for a in p.allocations)
+
+
+def test_a_learned_way_of_writing_numbers_finds_the_buyers_invoice_and_only_its():
+    """"F26/12" is nothing the reference reader knows; learned for the buyer 356000000, it is that buyer's FA2026-12."""
+    assert prefix_for("Fact F26/0012, merci", "FA2026-12") == "F26/" and prefix_for("Facture 12", "FA2026-12") is None
+    items = [*_items(), OpenItem("x12", "FB2026-12", None, "402000000", "Garage Petit", Decimal("112.00"), "EUR")]  # "12" twice
+    line = _line("112.00", "Fact F26/12, merci")
+    assert _best(Book(items), line) is None
+    best = _best(Book(items, prefixes={"F26/": {"356000000"}}), line)
+    assert (best.rule, best.score, best.allocations[0].invoice_id, best.evidence["found"]) == ("learned_reference", 0.93, "id12", ["F26/12"])
+    other = _best(Book(items, prefixes={"F26/": {"402000000"}}), line)  # the other buyer's way: its own invoice
+    assert other.allocations[0].invoice_id == "x12"
+    named = _best(Book(_items(), payer_names={"BMSIEGE": {"552120222"}}), _line("480.00", "VIREMENT", payer_name="B.M. Siège"))
+    assert (named.rule, named.allocations[0].invoice_id, named.evidence["learned"]) == ("payer_amount", "erp", True)
