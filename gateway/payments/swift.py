@@ -1,9 +1,11 @@
 """SWIFT MT940 customer statements, read with the `mt-940` library.
 
-The library is lenient (a field it does not understand is skipped); the file is first checked line by line so that
-a malformed :61: statement line, or a statement without its :20: reference, :25: account or :60F:/:60M: opening
-balance, is refused naming its line.  The :86: information, its lines joined again, is read for the usual structured keys (/EREF/, /REMI/,
-/NAME/, /IBAN/, /CRF/ or ?20… subfields are kept as free text).
+A file often holds several statements (days, accounts): each, from its :20: to the next, is a statement of its own.
+The library is lenient (a field it does not understand is skipped); each statement is first checked line by line so
+that a malformed :61: statement line, a statement without its :20: reference, :25: account or :60F:/:60M: opening
+balance, or with one of them twice (a :86: mislabelled :25: would change the account), is refused naming its line.
+The :86: information, its lines joined again, is read for the usual structured keys (/EREF/, /REMI/, /NAME/, /IBAN/,
+/CRF/ or ?20… subfields are kept as free text).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gateway.payments.parsed import Line, MalformedStatement, Statement, Unsuppo
 logging.getLogger("mt940").setLevel(logging.CRITICAL)
 _STATEMENT_LINE = re.compile(r"^:61:\d{6}(\d{4})?R?[CD][A-Z]?\d{1,15}(,\d*)?[A-Z]")
 _TAG = re.compile(r"/(EREF|REMI|NAME|IBAN|CRF|BENM|ORDP|KREF|MREF)/")
+_ONCE = ("20", "25", "28C", "60F", "60M")  # fields a statement has once
 WRAP_WIDTH = 61  # a :86: line this long was cut by width (see _unwrap)
 _IBAN = re.compile(r"IBAN[ :/]*([A-Z]{2}\d{2}[A-Z0-9]{11,30})")
 
@@ -31,22 +34,35 @@ def is_mt940(data: bytes) -> bool:
     return ":20:" in head and (":25:" in head or ":61:" in head)
 
 
-def _check(text: str) -> None:
-    tags: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), 1):
+def _blocks(text: str) -> list[tuple[int, str]]:
+    """The file's statements, each from its :20: to the next (a file often holds several days or accounts), with the
+    number of its first line; what comes before the first :20: (SWIFT block headers) goes with it."""
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.strip().startswith(":20:")] or [0]
+    starts[0] = 0
+    return [(start + 1, "\n".join(lines[start:end])) for start, end in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def _check(text: str, first_line: int) -> None:
+    """One statement's structure, line by line: its :61: lines, and :20:, :25:, :28C:, :60F: each once."""
+    tags: list[str] = []
+    for number, raw in enumerate(text.splitlines(), first_line):
         line = raw.strip()
         if line.startswith(":61:") and not _STATEMENT_LINE.match(line):
             why = "not an MT940 statement line (:61: date, C/D, amount, type)"
             raise MalformedStatement(f"line {number}: {why}: {line[:60]!r}", f"line {number}")
-        if line.startswith(":"):
-            tags.add(line.split(":")[1])
-    if "34F" in tags and not {"60F", "60M"} & tags:
+        if line.startswith(":") and line.count(":") >= 2:
+            tag = line.split(":")[1]
+            if tag in _ONCE and tag in tags:
+                raise MalformedStatement(f"line {number}: a second :{tag}: field in one statement (after line {first_line}).", f"line {number}")
+            tags.append(tag)
+    if "34F" in tags and not {"60F", "60M"} & set(tags):
         raise UnsupportedStatement(
             "An MT942 interim transaction report: the gateway imports MT940 end-of-day statements (or camt.053 / camt.054).", "/"
         )
-    missing = [tag for tag in ("20", "25") if tag not in tags] + ([] if {"60F", "60M"} & tags else ["60F"])
+    missing = [tag for tag in ("20", "25") if tag not in tags] + ([] if {"60F", "60M"} & set(tags) else ["60F"])
     if missing:
-        raise MalformedStatement(f"The MT940 statement has no :{missing[0]}: field.", f":{missing[0]}:")
+        raise MalformedStatement(f"line {first_line}: the MT940 statement has no :{missing[0]}: field.", f":{missing[0]}:")
 
 
 def _tags(details: str) -> dict[str, str]:
@@ -72,19 +88,23 @@ def parse(data: bytes) -> list[Statement]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    _check(text)
-    transactions = mt940.models.Transactions()
-    try:
-        transactions.parse(text)
-        return [_statement(transactions)]
-    except MalformedStatement:
-        raise
-    except Exception as exc:  # a third-party parser of untrusted text: whatever it raises, the file is refused
-        said = str(exc).splitlines()[0][:200] if str(exc) else ""
-        raise MalformedStatement(f"The MT940 statement does not parse: {type(exc).__name__}: {said}.", "/") from None
+    blocks = _blocks(text)
+    for first_line, block in blocks:
+        _check(block, first_line)  # every statement, before any is read: a malformed file imports nothing
+    statements = []
+    for n, (first_line, block) in enumerate(blocks, 1):
+        transactions = mt940.models.Transactions()
+        try:
+            transactions.parse(block)
+        except Exception as exc:  # a third-party parser of untrusted text: whatever it raises, the file is refused
+            said = str(exc).splitlines()[0][:200] if str(exc) else ""
+            where = f"line {first_line}"
+            raise MalformedStatement(f"{where}: the MT940 statement does not parse: {type(exc).__name__}: {said}.", where) from None
+        statements.append(_statement(transactions, f":20:[{n}]/" if len(blocks) > 1 else ""))
+    return statements
 
 
-def _statement(transactions: mt940.models.Transactions) -> Statement:
+def _statement(transactions: mt940.models.Transactions, where: str) -> Statement:
     head = transactions.data
     ref = str(head.get("transaction_reference") or "")
     if head.get("statement_number"):
@@ -100,7 +120,7 @@ def _statement(transactions: mt940.models.Transactions) -> Statement:
         customer = values.get("customer_reference")
         lines.append(
             Line(
-                f":61:[{index}]",
+                f"{where}:61:[{index}]",
                 amount.amount,
                 amount.currency or values.get("currency") or "EUR",
                 _date(values.get("entry_date")),

@@ -100,3 +100,19 @@ def test_a_camt054_entry_with_several_transactions_without_amounts_is_one_line()
     # An identifier is kept only when every transaction gives the same: two end-to-end ids are nobody's.
     [other] = parse(camt[:start] + b"<NtryDtls>" + one + two.replace(b"E2E-1", b"E2E-2") + camt[end:])
     assert (other.lines[0].end_to_end_id, other.lines[0].remittance) == (None, "FA2026-12 FA2026-13")
+
+
+def test_an_mt940_file_of_several_statements_gives_each_its_own_account():
+    """Banks send a day's statements of all accounts, or a month of days, in one file: each :20: starts a statement."""
+    first = data("statement.mt940")
+    second = first.replace(b"FR7630006000011234567890189", b"FR7610107001011234567890129").replace(b"STMT20261204", b"STMT20261205")
+    statements = parse(first + b"\r\n" + second)
+    assert [(s.ref, s.account, len(s.lines)) for s in statements] == [
+        ("STMT20261204/00043/001", "FR7630006000011234567890189", 3),
+        ("STMT20261205/00043/001", "FR7610107001011234567890129", 3),
+    ]
+    assert statements[1].lines[0].position.startswith(":20:[2]/:61:") and statements[1].lines[0].amount == Decimal("14947.54")
+    # A second :25: inside one statement (a :86: line that begins like a field) would change the account: refused.
+    mislabelled = first.replace(b":86:FRAIS BANCAIRES", b":86:FRAIS BANCAIRES\r\n:25:FR7610107001011234567890129")
+    with pytest.raises(MalformedStatement, match=r"^line 11: a second :25: field in one statement"):
+        parse(mislabelled)

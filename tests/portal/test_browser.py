@@ -339,17 +339,29 @@ def test_operator_imports_a_statement_reviews_confirms_splits_and_undoes(browser
     # Split the other line over two invoices typed by number.
     line = page.locator(".review-line").first
     assert "Aucune proposition" in line.inner_text()
-    line.locator("summary").click()
+    line.locator("summary", has_text="Régler d'autres factures").click()
     line.get_by_label("Numéros de facture, séparés par des virgules").fill(f"{numbers[1]}, {numbers[2]}")
     line.get_by_role("button", name="Confirmer ces factures").click()
     page.wait_for_load_state()
     matched = page.locator("#matched-table").inner_text()
     assert numbers[1] in matched and numbers[2] in matched and "Rien à examiner" in page.locator("#review").inner_text()
     _shot(page, "payments-matched-fr")
-    # Undo the first match: the invoice is due again and the line is the person's (not back in the queue).
+    # Undo the first match: the invoice is due again and the line waits for a decision again.
     page.locator("tr.matched-line", has_text=numbers[0]).get_by_role("button", name="Annuler").click()
     page.wait_for_load_state()
     assert "annulé" in page.locator(".notice-success").inner_text() and numbers[0] not in page.locator("#matched-table").inner_text()
+    assert page.locator("#waiting").inner_text() == "1 ligne bancaire attend une décision."
+    # The person knows it pays no invoice: set aside with why, shown among the lines set aside, then put back.
+    line = page.locator(".review-line").first
+    line.locator("summary", has_text="Cette ligne ne paie aucune facture").click()
+    line.get_by_label("Pourquoi (intérêts bancaires, remboursement, virement entre comptes…)").fill("Remboursement d'un trop-perçu")
+    line.get_by_role("button", name="Mettre de côté").click()
+    page.wait_for_load_state()
+    assert "mise de côté" in page.locator(".notice-success").inner_text() and "Rien à examiner" in page.locator("#review").inner_text()
+    assert "Remboursement d'un trop-perçu" in page.locator("#dismissed-table").inner_text()
+    page.locator("tr.dismissed-line").get_by_role("button", name="Annuler").click()
+    page.wait_for_load_state()
+    assert page.locator("#dismissed-table").count() == 0 and page.locator(".review-line").count() == 1
     context.close()
 
 
