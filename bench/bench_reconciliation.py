@@ -32,14 +32,10 @@ import uuid
 from pathlib import Path
 
 from bench.bench_delivery import fresh_database
-from gateway.payments.matching import BankLineView, Settings, decide, propose
-from tests.payments.statements import Payment, Scenario, invoice_rows, open_book, scenario, write
+from gateway.payments.matching import Settings, decide, propose
+from tests.payments.statements import Scenario, invoice_rows, line_view, open_book, scenario, write
 
 FORMATS = ("camt.053", "camt.054", "mt940")
-
-
-def _view(n: int, p: Payment) -> BankLineView:
-    return BankLineView(n, p.amount, "EUR", p.end_to_end_id, p.creditor_ref, p.remittance, p.payer_name, p.payer_iban)
 
 
 def engine(world: Scenario) -> tuple[dict[str, int], float]:
@@ -48,7 +44,7 @@ def engine(world: Scenario) -> tuple[dict[str, int], float]:
     counts = dict.fromkeys(("automatic", "correct", "payable", "review", "top3"), 0)
     started = time.perf_counter()
     for n, payment in enumerate(world.payments):
-        proposals = propose(book, _view(n, payment), settings)
+        proposals = propose(book, line_view(n, payment), settings)
         chosen = decide(proposals, settings)
         counts["payable"] += bool(payment.truth)
         if chosen is not None:

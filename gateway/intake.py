@@ -313,6 +313,12 @@ def identifier_tokens(party: Party) -> str:
     return f" {' '.join(tokens)} " if tokens else " "
 
 
+def payment_terms(invoice: Invoice) -> str | None:
+    """BT-20 and the notes on discount terms (AAB), one per line: where an invoice states its early-payment discount."""
+    texts = [invoice.payment_terms, *(note.text for note in invoice.notes if (note.subject_code or "").upper() == "AAB")]
+    return "\n".join(text for text in texts if text) or None
+
+
 def find_duplicate(session: Session, tenant: db.Tenant, seller_siren: str | None, number: str, issue_date: date) -> db.Invoice | None:
     """The accepted invoice with the same seller SIREN, number and year of issue, if any."""
     siren_match = db.Invoice.seller_siren.is_(None) if seller_siren is None else db.Invoice.seller_siren == seller_siren
@@ -365,6 +371,8 @@ def add_invoice(
         tax_amount=totals.tax_amount if totals else None,
         tax_inclusive_amount=totals.tax_inclusive_amount if totals else None,
         amount_due=totals.amount_due if totals else None,
+        due_date=invoice.due_date,
+        payment_terms=payment_terms(invoice),
         profile=processed.profile.name,
         syntax=processed.syntax,
         state=state,

@@ -47,6 +47,7 @@ def line_json(line: pm.BankLine) -> dict[str, Any]:
                 "invoice_id": m.invoice_id,
                 "amount": str(m.amount),
                 "written_off": str(m.written_off),
+                "discount": str(m.discount),
                 "rule": m.rule,
                 "score": m.score,
                 "evidence": m.evidence,
@@ -149,6 +150,7 @@ _LINE = {
                     "invoice_id": {"type": "string"},
                     "amount": {"type": "string", "description": "Negative on a credit note netted by the payment."},
                     "written_off": {"type": "string", "description": "Bank fees or a small difference within the tolerance."},
+                    "discount": {"type": "string", "description": "An early-payment discount granted by the invoice's terms, paid in time."},
                     "rule": {
                         "type": "string",
                         "description": (
@@ -182,6 +184,7 @@ PAYMENT_SCHEMA = {
         "status": {"enum": [effects.UNPAID, effects.PARTIALLY_PAID, effects.PAID, effects.OVER_PAID]},
         "amount_due": {"type": "string"},
         "amount_paid": {"type": "string"},
+        "discount": {"type": "string", "description": "Early-payment discounts granted: not paid, but settled."},
         "still_due": {"type": "string"},
         "payments": {"type": "array", "items": _ANY},
     },

@@ -22,7 +22,7 @@ from gateway.lifecycle.events import Amount, StatusChange, change_from_dict
 from gateway.lifecycle.machine import next_status
 from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES
 from gateway.payments import models as pm
-from gateway.payments.matching import Allocation, OpenItem, Proposal, buyer_key, learnable, netted
+from gateway.payments.matching import Allocation, OpenItem, Proposal, Settings, buyer_key, learnable, netted, settle
 from gateway.payments.references import name_key, prefix_for
 from gateway.store import models as db
 from gateway.webhooks import sender as webhooks
@@ -34,6 +34,7 @@ UNPAID, PARTIALLY_PAID, PAID, OVER_PAID = "unpaid", "partially_paid", "paid", "o
 def new_match(line: pm.BankLine, proposal: Proposal, allocation: Allocation, state: str, decided_by: str) -> pm.PaymentMatch:
     match = pm.PaymentMatch(
         tenant_id=line.tenant_id, invoice_id=allocation.invoice_id, amount=allocation.amount, written_off=allocation.written_off,
+        discount=allocation.discount,
         rule=proposal.rule, score=proposal.score, evidence=dict(proposal.evidence), state=state, decided_by=decided_by,
     )  # fmt: skip
     line.matches.append(match)
@@ -50,13 +51,24 @@ def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
 
 
 def position(session: Session, invoice: db.Invoice) -> dict[str, Any]:
-    """The invoice's payment state and its payments (JSON values); a credit note's payments are its nettings."""
+    """The invoice's payment state and its payments (JSON values); a credit note's payments are its nettings.
+
+    An early-payment discount granted is not paid, but settles what it takes off (`discount`)."""
     matches = applied_matches(session, invoice.id)
     paid = (-1 if invoice.type_code in CREDIT_NOTE_TYPE_CODES else 1) * sum((m.amount + m.written_off for m in matches), ZERO)
-    total = due(invoice)
-    state = UNPAID if paid <= 0 else PARTIALLY_PAID if paid < total else PAID if paid == total else OVER_PAID
+    discount = sum((m.discount for m in matches), ZERO)
+    total, settled = due(invoice), paid + discount
+    state = UNPAID if paid <= 0 else PARTIALLY_PAID if settled < total else PAID if settled == total else OVER_PAID
     payments = [payment_json(match) for match in matches]
-    return {"status": state, "amount_due": str(total), "amount_paid": str(paid), "still_due": str(max(total - paid, ZERO)), "payments": payments}
+    still_due = str(max(total - settled, ZERO))
+    return {
+        "status": state,
+        "amount_due": str(total),
+        "amount_paid": str(paid),
+        "discount": str(discount),
+        "still_due": still_due,
+        "payments": payments,
+    }
 
 
 def payment_json(match: pm.PaymentMatch) -> dict[str, Any]:
@@ -65,7 +77,8 @@ def payment_json(match: pm.PaymentMatch) -> dict[str, Any]:
     when = line.value_date or line.booking_date
     return {
         "match": match.id, "date": when.isoformat() if when else None,
-        "amount": str(match.amount), "written_off": str(match.written_off), "bank_line": line.id, "statement": line.statement_id,
+        "amount": str(match.amount), "written_off": str(match.written_off), "discount": str(match.discount),
+        "bank_line": line.id, "statement": line.statement_id,
         "rule": match.rule, "score": match.score, "evidence": match.evidence, "decided_by": match.decided_by,
     }  # fmt: skip
 
@@ -75,7 +88,7 @@ def _announce(session: Session, invoice: db.Invoice, event: str, match: pm.Payme
     if not any(event in subscription.events for subscription in webhooks.subscriptions(session, invoice.tenant_id)):
         return  # nobody listens: the payment state is not worth computing
     after = position(session, invoice)
-    state = {k: after[k] for k in ("status", "amount_due", "amount_paid", "still_due")}
+    state = {k: after[k] for k in ("status", "amount_due", "amount_paid", "discount", "still_due")}
     webhooks.enqueue(session, invoice, event, {"payment": payment_json(match), "payment_state": state})
 
 
@@ -196,10 +209,10 @@ class NotOpen(Exception):
 
 
 def confirm(
-    session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str, tolerance: Decimal
+    session: Session, archive: Archive, line: pm.BankLine, invoice_ids: list[str], *, actor: str, settings: Settings
 ) -> list[pm.PaymentMatch]:
-    """A person's match of `line` to `invoice_ids` (in that order; credit notes among them are netted): applied, never
-    redone by an automatic run; the payer learned."""
+    """A person's match of `line` to `invoice_ids` (in that order; credit notes among them are netted, an early-payment
+    discount the line earned is granted): applied, never redone by an automatic run; the payer learned."""
     from gateway.payments.service import book  # the open items, as the engine sees them
 
     current = book(session, line.tenant_id)
@@ -213,8 +226,14 @@ def confirm(
         raise NotOpen(credits[0].number)  # a credit note alone is paid by nobody
     for proposed in [m for m in line.matches if m.state == pm.PROPOSED]:
         proposed.state = pm.UNDONE
-    allocations, difference = netted(line.amount, chosen, credits, tolerance)
-    evidence = {"confirmed_by": actor, "invoices": [i.number for i in chosen], "difference": str(difference)}
+    if credits:
+        allocations, difference = netted(line.amount, chosen, credits, settings.tolerance)
+        early = []
+    else:
+        allocations, difference, early = settle(line.amount, chosen, line.value_date or line.booking_date, settings)
+    evidence: dict[str, Any] = {"confirmed_by": actor, "invoices": [i.number for i in chosen], "difference": str(difference)}
+    if early:
+        evidence["discount"] = early
     if credits:
         evidence["credit_notes"] = [c.number for c in credits]
     _taught(session, line, chosen)

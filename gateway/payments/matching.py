@@ -3,8 +3,10 @@
 Rules, in order: the structured creditor reference (RF, ISO 11649, or the number itself), the end-to-end id, invoice
 numbers and ERP references in the remittance text (`references`), the payer (IBAN learned from confirmed matches, else
 its name close to the buyer's) with the amount of one open invoice, then with the sum of several (bounded subset-sum
-over that buyer's open items).  The best proposal at or above `threshold` is applied; the others are the candidates a
-person reviews.  A pair a person rejected is never proposed again.
+over that buyer's open items).  A line short of what an invoice asks for by the early-payment discount its terms
+grant (`discounts`), paid in time, pays it in full, the discount recorded as such.  The best proposal at or above
+`threshold` is applied; the others are the candidates a person reviews.  A pair a person rejected is never proposed
+again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from itertools import combinations
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from stdnum import iso11649
 
+from gateway.payments.discounts import Discount, granted
 from gateway.payments.references import ReferenceIndex, fold, name_key, prefixed_numbers, serial
 
 ZERO = Decimal("0.00")
@@ -33,10 +37,13 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Settings:
-    """`tolerance`: a difference up to it is written off (bank fees); `threshold`: the score applied without review."""
+    """`tolerance`: a difference up to it is written off (bank fees); `threshold`: the score applied without review;
+    `discount_grace_days`: days after a discount's deadline that a payment still earns it (a transfer ordered on the
+    last day reaches the account a day or two later)."""
 
     tolerance: Decimal = Decimal("5.00")
     threshold: float = 0.9
+    discount_grace_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class OpenItem:
     buyer_name: str
     still_due: Decimal
     currency: str
+    issued: date | None = None
+    discounts: tuple[Discount, ...] = ()  # the early-payment discounts its terms grant (none once partly paid)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Allocation:
     invoice_id: str
     amount: Decimal
     written_off: Decimal = ZERO
+    discount: Decimal = ZERO  # an early-payment discount granted
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ class Book:
             self.by_amount[item.still_due].remove(item)
             siblings = self.by_buyer[item.buyer_key]
             at = siblings.index(item)
-            left = item.still_due - allocation.amount - allocation.written_off
+            left = item.still_due - allocation.amount - allocation.written_off - allocation.discount
             if left > 0:
                 siblings[at] = self.by_id[item.id] = replace(item, still_due=left)
                 self.by_amount.setdefault(left, []).append(siblings[at])
@@ -147,6 +157,7 @@ class BankLineView:
     remittance: str | None
     payer_name: str | None
     payer_iban: str | None
+    paid_on: date | None = None  # value date, else booking date: what an early-payment discount's deadline is met by
 
 
 def allocate(amount: Decimal, items: list[OpenItem], tolerance: Decimal) -> tuple[tuple[Allocation, ...], Decimal]:
@@ -165,6 +176,33 @@ def allocate(amount: Decimal, items: list[OpenItem], tolerance: Decimal) -> tupl
     return tuple(out), amount - due
 
 
+def discounted(
+    amount: Decimal, items: list[OpenItem], paid_on: date | None, settings: Settings
+) -> tuple[tuple[Allocation, ...], Decimal, list[dict[str, str]]] | None:
+    """`amount` paying `items` less the early-payment discounts paid in time earns: the allocations (each with its
+    discount), the difference left and the evidence; None when no discount is earned."""
+    earned = {i.id: tier for i in items if i.issued and (tier := granted(i.discounts, i.issued, paid_on, settings.discount_grace_days))}
+    if not earned:
+        return None
+    off = {i.id: earned[i.id].of(i.still_due) for i in items if i.id in earned}
+    allocations, difference = allocate(amount, [replace(i, still_due=i.still_due - off.get(i.id, ZERO)) for i in items], settings.tolerance)
+    evidence, granted_allocations = [], []
+    for item, allocation in zip(items, allocations, strict=True):
+        if item.id in earned and item.issued:  # a payment a little above the discounted amount is granted less discount
+            allocation = replace(allocation, discount=min(off[item.id], max(item.still_due - allocation.amount - allocation.written_off, ZERO)))
+            tier = earned[item.id]
+            evidence.append(
+                {
+                    "invoice": item.number,
+                    "percent": str(tier.percent),
+                    "until": tier.until(item.issued).isoformat(),
+                    "discount": str(allocation.discount),
+                }
+            )
+        granted_allocations.append(allocation)
+    return tuple(granted_allocations), difference, evidence
+
+
 def _creditor_reference(book: Book, line: BankLineView) -> list[str]:
     ref = line.creditor_ref
     if not ref:
@@ -179,17 +217,33 @@ _HOW_SCORE = {"exact": 0.96, "sibling": 0.96, "loose": 0.95, "serial": 0.93, "di
 _HOW_WEAKNESS = {"exact": 0, "sibling": 0, "loose": 1, "digits": 2, "serial": 3}
 
 
-def _amount_agrees(book: Book, keys: list[str], amount: Decimal, tolerance: Decimal) -> bool:
-    """The line pays what these invoices still ask for, up to the tolerance (bank fees)."""
-    due = sum((book.by_id[k].still_due for k in keys), ZERO)
-    return ZERO <= due - amount <= tolerance
+def settle(
+    amount: Decimal, items: list[OpenItem], paid_on: date | None, settings: Settings
+) -> tuple[tuple[Allocation, ...], Decimal, list[dict[str, str]]]:
+    """`amount` spread over `items` (`allocate`); when it is short of what they ask for and an early-payment discount it
+    earned makes up for it, less that discount (a shortfall the discount covers is the discount, not bank fees).
+    Returns the allocations, the difference left and the discounts granted (evidence)."""
+    allocations, difference = allocate(amount, items, settings.tolerance)
+    if difference < 0 and any(i.discounts for i in items):
+        early = discounted(amount, items, paid_on, settings)
+        if early is not None and abs(early[1]) <= settings.tolerance:
+            return early
+    return allocations, difference, []
+
+
+def _amount_agrees(book: Book, keys: list[str], line: BankLineView, settings: Settings) -> bool:
+    """The line pays what these invoices still ask for, up to the tolerance (bank fees) or an early-payment discount."""
+    _, difference, _ = settle(line.amount, [book.by_id[k] for k in keys], line.paid_on, settings)
+    return abs(difference) <= settings.tolerance
 
 
 def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list[str], rule: str, base: float, evidence: dict[str, Any]) -> Proposal:
     items = [book.by_id[k] for k in keys]
-    allocations, difference = allocate(line.amount, items, settings.tolerance)
+    allocations, difference, early = settle(line.amount, items, line.paid_on, settings)
     due = sum((i.still_due for i in items), ZERO)
     details = {**evidence, "invoices": [i.number for i in items], "amount": str(line.amount), "still_due": str(due)}
+    if early:
+        details["discount"] = early
     if difference < -settings.tolerance and len({i.buyer_key for i in items}) == 1:
         for credits in _credit_sets(book, items[0].buyer_key, line.currency):  # short by an open credit note of the buyer's
             with_credits, rest = netted(line.amount, items, credits, settings.tolerance)
@@ -208,7 +262,7 @@ def _by_learned_prefix(book: Book, line: BankLineView, settings: Settings) -> Pr
         buyers = sorted(book.prefixes.get(prefix, ()))
         hits = [i for buyer in buyers for i in book.by_buyer.get(buyer, []) if serial(i.number) == digits]
         if len(hits) == 1:
-            base = 0.93 if _amount_agrees(book, [hits[0].id], line.amount, settings.tolerance) else 0.7
+            base = 0.93 if _amount_agrees(book, [hits[0].id], line, settings) else 0.7
             evidence = {"remittance": line.remittance, "found": [word], "learned_prefix": prefix}
             return _by_reference(book, line, settings, [hits[0].id], "learned_reference", base, evidence)
     return None
@@ -324,7 +378,7 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
         rule = "text_reference" if len(found) == 1 and how in ("exact", "loose") else "text_references"
         keys = [f.key for f in found]
         base = _HOW_SCORE.get(how, 0.96)
-        if how == "serial" and not _amount_agrees(book, keys, line.amount, settings.tolerance):
+        if how == "serial" and not _amount_agrees(book, keys, line, settings):
             base = 0.7  # a bare number and a different amount: a person decides
         proposals.append(_by_reference(book, line, settings, keys, rule, base, evidence))
     if not found and book.prefixes and (learned := _by_learned_prefix(book, line, settings)):
@@ -335,10 +389,16 @@ def propose(book: Book, line: BankLineView, settings: Settings) -> list[Proposal
     learned = bool(payer.get("learned"))
     for buyer in sorted(buyers):
         items = [i for i in book.by_buyer.get(buyer, []) if i.currency == line.currency]
-        same = [i for i in items if ZERO <= i.still_due - line.amount <= settings.tolerance]
+        same = [
+            i
+            for i in items
+            if ZERO <= i.still_due - line.amount <= settings.tolerance or (i.discounts and _amount_agrees(book, [i.id], line, settings))
+        ]
         if len(same) == 1:
-            allocations, difference = allocate(line.amount, same, settings.tolerance)
+            allocations, difference, early = settle(line.amount, same, line.paid_on, settings)
             evidence = {**payer, "amount": str(line.amount), "still_due": str(same[0].still_due), "invoices": [same[0].number]}
+            if early:
+                evidence["discount"] = early
             proposals.append(Proposal("payer_amount", 0.95 if learned else 0.85, evidence, allocations))
         elif not same:
             groups = _subset(items, line.amount, settings.tolerance)

@@ -85,6 +85,7 @@ class PaymentMatch(Base):
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Amount)  # what the line pays on this invoice
     written_off: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))  # bank fees / small difference within tolerance
+    discount: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"), server_default="0")  # early-payment discount granted
     rule: Mapped[str] = mapped_column(String(32))
     score: Mapped[float] = mapped_column(Float)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType)

@@ -145,7 +145,7 @@ def confirm(session: Session, archive: Archive, line: pm.BankLine, invoice_ids: 
     if line.amount <= 0:
         raise DecisionRefused("invalid_decision", N_("Bank line {line} is a debit: it pays no invoice."), line=line.id)
     try:
-        effects.confirm(session, archive, line, invoice_ids, actor=actor, tolerance=Settings().tolerance)
+        effects.confirm(session, archive, line, invoice_ids, actor=actor, settings=Settings())
     except effects.NotOpen as exc:
         why = N_("Invoice {number} is not open: unknown, another organisation's, or paid.")
         raise DecisionRefused("invalid_decision", why, number=exc.number) from None

@@ -20,6 +20,7 @@ from gateway.archive.service import Archive
 from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES
 from gateway.payments import camt, swift
 from gateway.payments import models as pm
+from gateway.payments.discounts import discounts
 from gateway.payments.effects import apply, new_match
 from gateway.payments.matching import BankLineView, Book, OpenItem, Settings, buyer_key, decide, propose
 from gateway.payments.parsed import Statement, UnsupportedStatement
@@ -102,24 +103,25 @@ def book(session: Session, tenant_id: int) -> Book:
     needs), what the engine learned (payer accounts, names, number prefixes) and the pairs a person rejected."""
     columns = (db.Invoice.id, db.Invoice.number, db.Invoice.erp_reference, db.Invoice.buyer_siren, db.Invoice.buyer_name)
     amounts = (db.Invoice.amount_due, db.Invoice.tax_inclusive_amount, db.Invoice.currency, db.Invoice.type_code)
+    terms = (db.Invoice.issue_date, db.Invoice.payment_terms)
     invoices = session.execute(
-        select(*columns, *amounts)
+        select(*columns, *amounts, *terms)
         .where(db.Invoice.tenant_id == tenant_id, db.Invoice.direction == "outgoing", db.Invoice.state != db.STATE_REJECTED)
         .order_by(db.Invoice.issue_date, db.Invoice.number)
     ).all()
     paid: dict[str, Decimal] = {}
-    applied = select(pm.PaymentMatch.invoice_id, pm.PaymentMatch.amount, pm.PaymentMatch.written_off).where(
-        pm.PaymentMatch.tenant_id == tenant_id, pm.PaymentMatch.state == pm.APPLIED
-    )
-    for invoice_id, amount, written_off in session.execute(applied):
-        paid[invoice_id] = paid.get(invoice_id, ZERO) + amount + written_off
+    settled = (pm.PaymentMatch.invoice_id, pm.PaymentMatch.amount, pm.PaymentMatch.written_off, pm.PaymentMatch.discount)
+    applied = select(*settled).where(pm.PaymentMatch.tenant_id == tenant_id, pm.PaymentMatch.state == pm.APPLIED)
+    for invoice_id, amount, written_off, discount in session.execute(applied):
+        paid[invoice_id] = paid.get(invoice_id, ZERO) + amount + written_off + discount
     items, credits, keys = [], [], {}  # a buyer's key folded once, not once per invoice
-    for invoice_id, number, erp_reference, siren, name, amount_due, total, currency, type_code in invoices:
+    for invoice_id, number, erp_reference, siren, name, amount_due, total, currency, type_code, issued, payment_terms in invoices:
         credit = type_code in CREDIT_NOTE_TYPE_CODES  # netted by negative matches: what is left of it to net
         left = (amount_due if amount_due is not None else total or ZERO) + (1 if credit else -1) * paid.get(invoice_id, ZERO)
         if left > 0:
             key = keys.get((siren, name)) or keys.setdefault((siren, name), buyer_key(siren, name))
-            (credits if credit else items).append(OpenItem(invoice_id, number, erp_reference, key, name, left, currency))
+            tiers = () if credit or invoice_id in paid else discounts(payment_terms)  # a discount is for paying it all at once
+            (credits if credit else items).append(OpenItem(invoice_id, number, erp_reference, key, name, left, currency, issued, tiers))
     payers: dict[str, set[str]] = {}
     for iban, key in session.execute(select(pm.PayerAccount.iban, pm.PayerAccount.buyer_key).where(pm.PayerAccount.tenant_id == tenant_id)):
         payers.setdefault(iban, set()).add(key)
@@ -139,7 +141,10 @@ def book(session: Session, tenant_id: int) -> Book:
 
 
 def _view(line: pm.BankLine) -> BankLineView:
-    return BankLineView(line.id, line.amount, line.currency, line.end_to_end_id, line.creditor_ref, line.remittance, line.payer_name, line.payer_iban)
+    paid_on = line.value_date or line.booking_date
+    return BankLineView(
+        line.id, line.amount, line.currency, line.end_to_end_id, line.creditor_ref, line.remittance, line.payer_name, line.payer_iban, paid_on
+    )  # fmt: skip
 
 
 def run(session: Session, archive: Archive, tenant_id: int, lines: list[pm.BankLine] | None = None, settings: Settings | None = None) -> None:

@@ -170,6 +170,10 @@ def match_evidence(evidence: dict) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         pairs.append((label, ", ".join(value) if isinstance(value, list) else f"{value:.0f} %" if key == "similarity" else str(value)))
+    for early in evidence.get("discount") or ():
+        said = _("{percent} % paid by {until}: {amount} off {number}", percent=early["percent"], until=early["until"],
+                 amount=early["discount"], number=early["invoice"])  # fmt: skip
+        pairs.append((_("Early-payment discount"), said))
     if evidence.get("learned"):
         pairs.append((_("Payer"), _("recognised by an earlier match")))
     return pairs

@@ -175,6 +175,9 @@ class Invoice(Base):
     tax_amount: Mapped[Decimal | None] = mapped_column(Amount)
     tax_inclusive_amount: Mapped[Decimal | None] = mapped_column(Amount)
     amount_due: Mapped[Decimal | None] = mapped_column(Amount)
+    due_date: Mapped[date | None] = mapped_column(Date)  # BT-9
+    # BT-20 and the notes on discount terms (subject AAB), one per line: what payments reads early-payment discounts from.
+    payment_terms: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[str] = mapped_column(String(16))
     syntax: Mapped[str] = mapped_column(String(32))  # the input: json, cii, ubl-invoice, ubl-creditnote, facturx
     state: Mapped[str] = mapped_column(String(16), default=STATE_RECEIVED)

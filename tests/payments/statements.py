@@ -2,7 +2,7 @@
 
 `scenario` makes the open invoices of many buyers and the payments a bank would report for them, each with what it
 truly pays: exact structured references (RF, ISO 11649), end-to-end ids, references mangled in free text (spacing,
-prefixes, leading zeros dropped, several numbers in one line), invoices less a credit note issued since, no
+prefixes, leading zeros dropped, several numbers in one line), invoices less a credit note issued since or an early-payment discount taken, no
 reference at all (the payer's IBAN already learned, or its name only, written another way: upper case, without its
 legal form, a foreign subsidiary, cut at 35 characters), grouped payments, partial payments in two instalments,
 over-payments, bank fees deducted, and lines that pay no invoice (interest, a refund, card fees, a debit).
@@ -23,7 +23,8 @@ from xml.sax.saxutils import escape
 
 from stdnum import iso11649
 
-from gateway.payments.matching import Book, OpenItem
+from gateway.payments.discounts import discounts
+from gateway.payments.matching import BankLineView, Book, OpenItem
 
 FIRST = ["Boulangeries", "Transports", "Garage", "Pharmacie", "Atelier", "Cabinet", "Imprimerie", "Menuiserie", "Hôtel", "Société"]
 LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent"]
@@ -32,6 +33,7 @@ FOREIGN = ("GmbH", "BV", "Ltd", "SRL", "NV")
 ACCOUNT = "FR7630006000011234567890189"  # the seller's account, on every statement
 FIRST_DAY = date(2026, 11, 2)
 CENT = Decimal("0.01")
+DISCOUNT_TERMS = "Escompte de 2 % pour paiement sous 10 jours."
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Invoice:
     amount: Decimal
     issue_date: date
     type_code: str = "380"  # 381: a credit note, netted by the buyer in a payment
+    payment_terms: str | None = None  # an early-payment discount, for some
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,15 @@ def scenario(rng: random.Random, invoices: int, buyers: int, payments: int) -> S
             out.append(Payment("rf", item.amount, day, ref, frozenset({item.id}), creditor_ref=rf(item.number), **common))
         elif kind < 0.27:
             out.append(Payment("end_to_end", item.amount, day, ref, frozenset({item.id}), end_to_end_id=item.number, **common))
-        elif kind < 0.5:
+        elif kind < 0.46:
             written = rng.choice(("Facture {n}", "FA 2026/{n}", "fact. FA2026 {n} merci", "REGLEMENT FA2026-{n}", "Paiement FA2026-{n}"))
             remittance = written.format(n=serial if rng.random() < 0.5 else serial.lstrip("0"))
             out.append(Payment("mangled", item.amount, day, ref, frozenset({item.id}), remittance=remittance, **common))
+        elif kind < 0.5:  # issued a few days ago with a 2 % discount for payment within 10 days, which the buyer takes
+            items[int(item.id[1:]) - 1] = replace(item, issue_date=day - timedelta(days=rng.randint(1, 10)), payment_terms=DISCOUNT_TERMS)
+            remittance = rng.choice(("VIREMENT", f"{item.number} escompte 2 %", f"Reglement {item.number}"))
+            taken = item.amount - (item.amount * 2 / 100).quantize(CENT)
+            out.append(Payment("discount", taken, day, ref, frozenset({item.id}), remittance=remittance, **common))
         elif kind < 0.6:
             siblings = [i for i in by_buyer[item.buyer_key] if i.id != item.id and i.id not in paid][:2]
             paid.update(i.id for i in siblings)
@@ -189,8 +197,16 @@ def _unrelated(rng: random.Random, day: date, ref: str) -> Payment:
 
 def open_book(world: Scenario) -> Book:
     """The matching engine's book of the scenario: its invoices to pay, its credit notes to net, the payers learned."""
-    items = [(OpenItem(i.id, i.number, i.erp_reference, i.buyer_key, i.buyer_name, i.amount, "EUR"), i.type_code) for i in world.invoices]
+    items = [
+        (OpenItem(i.id, i.number, i.erp_reference, i.buyer_key, i.buyer_name, i.amount, "EUR", i.issue_date, discounts(i.payment_terms)), i.type_code)
+        for i in world.invoices
+    ]
     return Book([i for i, code in items if code == "380"], world.learned, credits=[i for i, code in items if code != "380"])
+
+
+def line_view(n: int, p: Payment) -> BankLineView:
+    """The payment as the engine sees a stored bank line, numbered `n`."""
+    return BankLineView(n, p.amount, "EUR", p.end_to_end_id, p.creditor_ref, p.remittance, p.payer_name, p.payer_iban, p.booking_date)
 
 
 def invoice_rows(tenant_id: int, invoices: list[Invoice]) -> list[dict]:
@@ -210,6 +226,7 @@ def invoice_rows(tenant_id: int, invoices: list[Invoice]) -> list[dict]:
             "tax_inclusive_amount": i.amount,
             "amount_due": i.amount,
             "erp_reference": i.erp_reference,
+            "payment_terms": i.payment_terms,
         }
         for i in invoices
     ]

@@ -197,7 +197,8 @@ def test_the_erp_is_told_of_each_payment_and_of_each_payment_undone(api, databas
         deposit["id"],
         "engine",
     )
-    assert received["payment_state"] == {"status": "partially_paid", "amount_due": "14947.54", "amount_paid": "5000.00", "still_due": "9947.54"}
+    expected = {"status": "partially_paid", "amount_due": "14947.54", "amount_paid": "5000.00", "discount": "0.00", "still_due": "9947.54"}
+    assert received["payment_state"] == expected
     assert undone["payment"]["match"] == received["payment"]["match"] and undone["payment_state"]["status"] == "unpaid"
     assert received["invoice"]["id"] == invoice_id
 
@@ -290,3 +291,40 @@ def test_a_persons_decision_teaches_the_payers_name_and_how_the_buyer_writes_num
     named = camt_entry(f"{tag}-3", due, "VIREMENT", "BM SIEGE LYON")
     [by_name] = _import(api, camt_statement(f"{tag}-3", [named])).get_json()["lines"]
     assert [(m["rule"], m["invoice_id"], m["evidence"]["learned"]) for m in by_name["matches"]] == [("payer_amount", third["id"], True)]
+
+
+def test_an_early_payment_discount_the_terms_grant_settles_the_invoice_and_the_212_says_what_was_received(api, database, archive):
+    """The invoice's AAB note grants 2 % within 15 days: paid 12 days after issue less 2 %, it is paid, the discount
+    recorded as such; the 212 is what the bank received.  A person confirming the same line grants it too."""
+    notes = [
+        n if n.get("subject_code") != "AAB" else {**n, "text": "Escompte de 2 % pour paiement sous 15 jours."}
+        for n in load_example("invoice-fr-b2b")["notes"]
+    ]
+    invoice_id = issue(api, database, archive, "FA2026-E1", notes=notes)["id"]
+    received = AMOUNT - Decimal("298.95")  # 2 % of 14947.54
+    entry = camt_entry("ESC-1", received, "Reglement FA2026-E1 escompte deduit", "BOULANGERIES MARTIN")  # value date 2026-12-02
+    [line] = _import(api, camt_statement(uuid.uuid4().hex[:8], [entry])).get_json()["lines"]
+    [match] = line["matches"]
+    assert (line["state"], match["rule"], match["amount"], match["discount"], match["written_off"]) == (
+        "matched",
+        "text_reference",
+        str(received),
+        "298.95",
+        "0.00",
+    )
+    assert match["evidence"]["discount"] == [{"invoice": "FA2026-E1", "percent": "2", "until": "2026-12-05", "discount": "298.95"}]
+    payment = _payment(api, invoice_id)
+    assert (payment["status"], payment["amount_paid"], payment["discount"], payment["still_due"]) == ("paid", str(received), "298.95", "0.00")
+    assert _codes(api, invoice_id)[-1] == "212" and api.get(f"/api/v1/invoices/{invoice_id}/statuses").get_json()["payment"]["collected"] == str(
+        received
+    )
+    assert api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"undo": True}).status_code == 200
+    assert _payment(api, invoice_id)["status"] == "unpaid"
+    confirmed = api.post(f"/api/v1/bank-lines/{line['id']}/decision", json={"confirm": [invoice_id]})
+    assert confirmed.status_code == 200 and _payment(api, invoice_id)["discount"] == "298.95"
+    # Paid too late for it: the same amount is a partial payment, and what the buyer kept is still due.
+    late = issue(api, database, archive, "FA2026-E2", notes=notes, issue_date="2026-11-10", due_date="2026-12-10")["id"]
+    entry = camt_entry("ESC-2", received, "Reglement FA2026-E2 escompte deduit", "BOULANGERIES MARTIN")
+    [line] = _import(api, camt_statement(uuid.uuid4().hex[:8], [entry])).get_json()["lines"]
+    payment = _payment(api, late)
+    assert (payment["status"], payment["discount"], payment["still_due"]) == ("partially_paid", "0.00", "298.95")

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from gateway.payments import models as pm
-from gateway.payments.matching import BankLineView, Settings, decide, propose
+from gateway.payments.matching import Settings, decide, propose
 from gateway.payments.references import fold
 from gateway.payments.service import import_file, parse
 from gateway.store import models as db
 from gateway.store.tenants import create_tenant
-from tests.payments.statements import camt053, camt054, invoice_rows, open_book, scenario, swift_text, write
+from tests.payments.statements import camt053, camt054, invoice_rows, line_view, open_book, scenario, swift_text, write
 
 FIELDS = ("amount", "remittance", "creditor_ref", "end_to_end_id", "payer_name", "payer_iban")
 
@@ -63,22 +63,37 @@ def test_the_engine_meets_the_targets_on_generated_payments():
     generated = scenario(random.Random(11), invoices=5000, buyers=500, payments=1000)
     book = open_book(generated)
     automatic = right = review = top3 = 0
+    discounts = []  # what each early-payment discount taken and matched automatically was granted
     for n, p in enumerate(generated.payments):
-        proposals = propose(
-            book, BankLineView(n, p.amount, "EUR", p.end_to_end_id, p.creditor_ref, p.remittance, p.payer_name, p.payer_iban), Settings()
-        )
+        proposals = propose(book, line_view(n, p), Settings())
         chosen = decide(proposals, Settings())
         if chosen is not None:
             book.applied(chosen, p.payer_iban)
             automatic += 1
             right += {a.invoice_id for a in chosen.allocations} == p.truth
+            if p.kind == "discount":
+                discounts.append(sum(a.discount for a in chosen.allocations))
         elif p.truth:
             review += 1
             top3 += any(p.truth & {a.invoice_id for a in q.allocations} for q in proposals[:3])
     payable = sum(1 for p in generated.payments if p.truth)
     assert right / automatic >= 0.995 and automatic / payable >= 0.90 and top3 / review >= 0.95, (right, automatic, payable, top3, review)
     kinds = {p.kind for p in generated.payments}
-    assert kinds == {"rf", "end_to_end", "mangled", "grouped", "partial", "over_paid", "fees", "netted", "no_reference", "unrelated", "debit"}
+    assert kinds == {
+        "rf",
+        "end_to_end",
+        "mangled",
+        "grouped",
+        "partial",
+        "over_paid",
+        "fees",
+        "netted",
+        "discount",
+        "no_reference",
+        "unrelated",
+        "debit",
+    }
+    assert discounts and all(granted > 0 for granted in discounts)  # the discount recorded as such, not as bank fees
 
 
 def test_generated_statements_of_every_format_import_once_and_pay_what_they_say(database, archive, world):

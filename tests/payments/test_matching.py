@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
+from gateway.payments.discounts import discounts
 from gateway.payments.matching import BankLineView, Book, OpenItem, Settings, decide, propose
 from gateway.payments.references import prefix_for
 
@@ -164,7 +167,7 @@ def test_a_payer_paying_an_invoice_less_its_credit_note_nets_it():
 
 
 def test_a_learned_way_of_writing_numbers_finds_the_buyers_invoice_and_only_its():
-    """"F26/12" is nothing the reference reader knows; learned for the buyer 356000000, it is that buyer's FA2026-12."""
+    """ "F26/12" is nothing the reference reader knows; learned for the buyer 356000000, it is that buyer's FA2026-12."""
     assert prefix_for("Fact F26/0012, merci", "FA2026-12") == "F26/" and prefix_for("Facture 12", "FA2026-12") is None
     items = [*_items(), OpenItem("x12", "FB2026-12", None, "402000000", "Garage Petit", Decimal("112.00"), "EUR")]  # "12" twice
     line = _line("112.00", "Fact F26/12, merci")
@@ -175,3 +178,32 @@ def test_a_learned_way_of_writing_numbers_finds_the_buyers_invoice_and_only_its(
     assert other.allocations[0].invoice_id == "x12"
     named = _best(Book(_items(), payer_names={"BMSIEGE": {"552120222"}}), _line("480.00", "VIREMENT", payer_name="B.M. Siège"))
     assert (named.rule, named.allocations[0].invoice_id, named.evidence["learned"]) == ("payer_amount", "erp", True)
+
+
+def test_a_payment_less_the_early_payment_discount_in_time_pays_the_invoice_in_full():
+    """FA2026-12 (112.00, issued 20 November) grants 2 % when paid within 10 days: 109.76 by 30 November (+ 3 days of
+    transfer) pays it, 2.24 granted as a discount; the same amount later is a partial payment; a payer paying the
+    discounted amount of one invoice is recognised by it."""
+    terms = discounts("Escompte de 2 % pour paiement sous 10 jours")
+    items = [replace(i, issued=date(2026, 11, 20), discounts=terms) if i.id in ("id12", "g3") else i for i in _items()]
+    book = Book(items)
+    early = _best(book, _line("109.76", "Reglement FA2026-12", paid_on=date(2026, 12, 2)))
+    [allocation] = early.allocations
+    assert (early.rule, allocation.amount, allocation.discount, allocation.written_off) == (
+        "text_reference",
+        Decimal("109.76"),
+        Decimal("2.24"),
+        Decimal("0.00"),
+    )
+    assert early.evidence["discount"] == [{"invoice": "FA2026-12", "percent": "2", "until": "2026-11-30", "discount": "2.24"}]
+    late = _best(book, _line("109.76", "Reglement FA2026-12", paid_on=date(2026, 12, 4)))
+    assert (late.allocations[0].discount, late.evidence["difference"]) == (Decimal("0.00"), "-2.24")  # a partial payment
+    fees = _best(book, _line("108.76", "Reglement FA2026-12", paid_on=date(2026, 11, 25)))  # the discount, and 1.00 of fees
+    assert (fees.allocations[0].discount, fees.allocations[0].written_off) == (Decimal("2.24"), Decimal("1.00"))
+    more = _best(book, _line("110.76", "Reglement FA2026-12", paid_on=date(2026, 11, 25)))  # 1 % taken of the 2 % allowed
+    assert (more.allocations[0].amount, more.allocations[0].discount) == (Decimal("110.76"), Decimal("1.24"))
+    by_payer = Book(items, payers={"FR7630004000031234567890143": {"402000000"}})  # Garage Petit's 333.00 less 2 %: 326.34
+    best = _best(by_payer, _line("326.34", "virement", payer_iban="FR7630004000031234567890143", paid_on=date(2026, 11, 27)))
+    assert (best.rule, best.allocations[0].invoice_id, best.allocations[0].discount) == ("payer_amount", "g3", Decimal("6.66"))
+    by_payer.applied(best, None)
+    assert "g3" not in by_payer.by_id  # settled in full by the payment and the discount
