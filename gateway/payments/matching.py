@@ -232,9 +232,10 @@ def settle(
 
 
 def _amount_agrees(book: Book, keys: list[str], line: BankLineView, settings: Settings) -> bool:
-    """The line pays what these invoices still ask for, up to the tolerance (bank fees) or an early-payment discount."""
-    _, difference, _ = settle(line.amount, [book.by_id[k] for k in keys], line.paid_on, settings)
-    return abs(difference) <= settings.tolerance
+    """The line pays what these invoices still ask for, less up to the tolerance (bank fees) or less an early-payment
+    discount it earned (then a little more is the buyer taking less of it)."""
+    _, difference, early = settle(line.amount, [book.by_id[k] for k in keys], line.paid_on, settings)
+    return -settings.tolerance <= difference <= 0 or (bool(early) and abs(difference) <= settings.tolerance)
 
 
 def _by_reference(book: Book, line: BankLineView, settings: Settings, keys: list[str], rule: str, base: float, evidence: dict[str, Any]) -> Proposal:
