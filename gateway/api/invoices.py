@@ -154,8 +154,7 @@ def invoice_detail(row: db.Invoice) -> dict[str, Any]:
         }
         for e in row.events
     ]
-    payable = row.direction == "outgoing" and row.state != db.STATE_REJECTED
-    payment = effects.position(db_session(), row) if payable else None
+    payment = effects.position(db_session(), row) if effects.payable(row) else None
     return {**invoice_summary(row), "report": with_groups(row.report), "events": events, "payment": payment}
 
 

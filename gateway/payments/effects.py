@@ -45,6 +45,11 @@ def due(invoice: db.Invoice) -> Decimal:
     return invoice.amount_due if invoice.amount_due is not None else invoice.tax_inclusive_amount or ZERO
 
 
+def payable(invoice: db.Invoice) -> bool:
+    """An invoice the tenant is paid for: one it issued and that was not rejected (it has a payment state)."""
+    return invoice.direction == "outgoing" and invoice.state != db.STATE_REJECTED
+
+
 def applied_matches(session: Session, invoice_id: str) -> list[pm.PaymentMatch]:
     query = select(pm.PaymentMatch).where(pm.PaymentMatch.invoice_id == invoice_id, pm.PaymentMatch.state == pm.APPLIED).order_by(pm.PaymentMatch.id)
     return list(session.scalars(query))

@@ -134,6 +134,12 @@ def place_name(place: list[list]) -> str:
     return " › ".join(words) if words else _("the whole invoice")
 
 
+def payment_state(state: str) -> str:
+    """An invoice's payment state (`gateway.payments.effects`), in the reader's language."""
+    names = {"unpaid": _("unpaid"), "partially_paid": _("partially paid"), "paid": _("paid"), "over_paid": _("over-paid")}
+    return names.get(state, state)
+
+
 def match_rule(rule: str) -> str:
     """The matching rule that proposed or made a payment match (`gateway.payments.matching`), in the reader's language."""
     names = {

@@ -33,6 +33,7 @@ from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.lifecycle import codes, parties, service
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import invoice_from_json
+from gateway.payments import effects
 from gateway.portal import export, i18n, queries
 from gateway.portal.auth import (
     ADMINISTER,
@@ -59,7 +60,9 @@ from gateway.portal.labels import (
     channel_name,
     delivery_label,
     direction_name,
+    match_rule,
     party_role,
+    payment_state,
     place_name,
     role_name,
     routing_step,
@@ -384,6 +387,9 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None, fo
         settable=settable,
         form=form or BuyerForm(),
         form_reasons=sorted({reason for status in settable or () for reason in (status.reasons or ())}),
+        payment=effects.position(db_session(), row) if effects.payable(row) else None,
+        payment_state=payment_state,
+        match_rule=match_rule,
     )
     return page, code
 

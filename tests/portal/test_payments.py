@@ -172,3 +172,24 @@ def test_a_line_paying_no_invoice_is_set_aside_with_why_and_an_undone_match_wait
     with portal_app.extensions["gateway.database"].session() as session:
         service.run(session, portal_app.extensions["gateway.archive"], tenant_id)
         assert session.get(pm.BankLine, paid).state == pm.DECIDED and position(session, session.get(db.Invoice, ids[0]))["status"] == "unpaid"
+
+
+def test_the_invoice_page_shows_its_payment_state_payments_and_discount(portal_app, ledger):
+    """After an import: a paid invoice says so with its payment (the bank line, the rule, the discount its terms
+    granted); an open one says it is unpaid and where payments come from."""
+    tenant_id, emails, numbers, ids, tag = ledger
+    database, archive = portal_app.extensions["gateway.database"], portal_app.extensions["gateway.archive"]
+    terms = {"subject_code": "AAB", "text": "Escompte de 2 % pour paiement sous 15 jours."}
+    notes = [terms if note.get("subject_code") == "AAB" else note for note in example("invoice-fr-b2b", "")["notes"]]
+    with database.session() as session:
+        discounted = intake.submit_json(session, archive, session.get(db.Tenant, tenant_id), example("invoice-fr-b2b", f"F{tag}-9", notes=notes)).id
+    operator = client_for(portal_app, emails[OPERATOR])
+    received = AMOUNT - Decimal("298.95")  # 2 % of the total, paid 12 days after the issue date
+    upload(operator, camt_statement(tag, [camt_entry(f"{tag}-9", received, f"Reglement {numbers[0][:-1]}9", "BOULANGERIES MARTIN")]))
+    [line] = line_ids(portal_app, tenant_id)
+    page = text(operator.get(f"/portal/invoices/{discounted}", headers={"Accept-Language": "fr"}))
+    section = page[page.index('id="payment"') : page.index("</section>", page.index('id="payment"'))]
+    assert "payée" in section and "Escompte pour paiement anticipé" in section and "298,95" in section and f"ligne {line}" in section
+    assert "numéro de facture dans le libellé" in section  # the rule that found it
+    unpaid = text(operator.get(f"/portal/invoices/{ids[1]}", headers={"Accept-Language": "fr"}))
+    assert "non payée" in unpaid and "Aucun paiement rapproché pour l'instant" in unpaid
