@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
@@ -318,6 +319,13 @@ def invoices() -> tuple[str, int]:
     return page, _unreadable(flt.invalid)
 
 
+def _streamed_invoices(tenant_id: int, flt: queries.InvoiceFilter) -> Iterator[db.Invoice]:
+    """The export's rows, read in a session of its own, closed when the body ends or the client leaves: the request's
+    session is closed at teardown, before a streamed body is read, and reusing it opened a transaction nobody closed."""
+    with database().sessionmaker() as session:
+        yield from queries.all_invoices(session, tenant_id, flt)
+
+
 @bp.get("/invoices.csv")
 def invoices_csv() -> Response | tuple[str, int]:
     """The filtered list as CSV: UTF-8 with a BOM; semicolons and decimal commas in French (what a French spreadsheet opens)."""
@@ -325,7 +333,7 @@ def invoices_csv() -> Response | tuple[str, int]:
     if flt.invalid:
         message = _("Some filters could not be read: {names}. Correct them in the list, then export again.", names=", ".join(flt.invalid))
         return render_template("portal/error.html", code=400, message=message, back=url_for("portal.invoices")), 400
-    lines = export.csv_lines(queries.all_invoices(db_session(), current_user().tenant_id, flt), g.lang, g.zone)
+    lines = export.csv_lines(_streamed_invoices(current_user().tenant_id, flt), g.lang, g.zone)
     stamp = datetime.now(g.zone).strftime("%Y%m%d-%H%M")
     headers = {"Content-Disposition": f'attachment; filename="invoices-{stamp}.csv"'}
     return Response(stream_with_context(lines), mimetype="text/csv", headers=headers)

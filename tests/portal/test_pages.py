@@ -4,6 +4,7 @@ archive verification and proofs, both languages; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 import uuid
@@ -155,6 +156,23 @@ def test_csv_export_follows_the_filters_the_locale_and_is_formula_safe(bulk_clie
     bulk_client.get("/portal/language/en")
     english = list(csv.reader(io.StringIO(bulk_client.get("/portal/invoices.csv?q=BULK-002").get_data(as_text=True)[1:])))
     assert english[0][0] == "Number" and english[1][11] == "15.0"
+
+
+def test_csv_export_gives_its_database_connection_back(portal_app, bulk_client):
+    """The body is read after the request's teardown: the rows' session must end with it, not wait for the garbage collector."""
+    pool = portal_app.extensions["gateway.database"].engine.pool
+    gc.disable()  # what a busy server sees: a leaked session would hold its connection (and a transaction) until collected
+    try:
+        for query in ("max=60", "q=BULK-00"):
+            response = bulk_client.get(f"/portal/invoices.csv?{query}")
+            assert response.status_code == 200 and response.get_data(as_text=True).count("BULK-00") >= 8
+            assert pool.checkedout() == 0
+        response = bulk_client.get("/portal/invoices.csv")  # a client that leaves after the first row
+        next(response.response)
+        response.close()
+        assert pool.checkedout() == 0
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------------------- invoice page and documents

@@ -69,14 +69,22 @@ def invoice(api) -> dict:  # noqa: F811
 def serving(app: Flask, config: Config, **overrides: object) -> Iterator[int]:  # noqa: F811
     """`app` behind the waitress server `gateway serve` uses (its limits included), on a free loopback port; yields the port."""
     server = create_server(app, config, threads=2, host="127.0.0.1", port=0, **overrides)
-    thread = threading.Thread(target=server.run, name="waitress-under-test", daemon=True)
+    stop = threading.Event()
+
+    def run() -> None:
+        # waitress' own loop, a turn at a time until told to stop; its sockets are closed by this thread (closing them
+        # from the test's raced the loop's select(), and waking it through waitress' trigger once met a closed pipe).
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+        wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=run, name="waitress-under-test", daemon=True)
     thread.start()
     try:
         yield server.effective_port
     finally:
         server.task_dispatcher.shutdown()
-        # Closed by the loop's own thread (woken by the trigger): closing from here raced its select() (EBADF).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        stop.set()
         thread.join(10)
         assert not thread.is_alive()
 
