@@ -13,6 +13,7 @@ import socket
 import ssl
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
@@ -49,7 +50,10 @@ class EmailConnector:
     def send(self, envelope: Envelope) -> Receipt:
         """Send the invoice; the Receipt's remote_id is the Message-ID (what a later bounce refers to)."""
         message = build_message(envelope, self.sender, attach_xml=self.attach_xml)
-        recipient = checked_address(envelope.recipient.email, "recipient")
+        return self.send_message(message, checked_address(envelope.recipient.email, "recipient"))
+
+    def send_message(self, message: EmailMessage, recipient: str) -> Receipt:
+        """Send a message built for `recipient` (an invoice, a payment reminder); the Receipt's remote_id is its Message-ID."""
         data = message.as_bytes(policy=SMTP)
         with self._session() as smtp:
             _expect(smtp.mail(self.envelope_from), "MAIL FROM")

@@ -78,6 +78,20 @@ def message_id(envelope: Envelope, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def _headed(sender: Sender, to_name: str, to_address: str, reply_to: str, subject: str, mid: str, language: str) -> EmailMessage:
+    """A message with its headers set (addresses already checked)."""
+    message = EmailMessage()
+    message["From"] = Address(display_name=header_text(sender.name), addr_spec=checked_address(sender.address, "sender"))
+    message["To"] = Address(display_name=to_name, addr_spec=to_address)
+    message["Reply-To"] = reply_to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = mid
+    message["Content-Language"] = language
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    return message
+
+
 def build_message(envelope: Envelope, sender: Sender, *, attach_xml: bool = False) -> EmailMessage:
     """The message to the buyer: subject and body in the envelope's language (fr or en), the document attached
     byte for byte, and for Factur-X, when `attach_xml`, the embedded XML as a second attachment."""
@@ -89,15 +103,9 @@ def build_message(envelope: Envelope, sender: Sender, *, attach_xml: bool = Fals
     seller = header_text(envelope.seller_name) or header_text(sender.name)
     filename = attachment_filename(envelope.filename, envelope.kind)
 
-    message = EmailMessage()
-    message["From"] = Address(display_name=header_text(sender.name), addr_spec=from_address)
-    message["To"] = Address(display_name=header_text(envelope.recipient.name), addr_spec=to_address)
-    message["Reply-To"] = reply_to
-    message["Subject"] = SUBJECTS[language].format(number=number, seller=seller).strip()
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id(envelope, sender.message_id_domain or from_address.split("@", 1)[1])
-    message["Content-Language"] = language
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    subject = SUBJECTS[language].format(number=number, seller=seller).strip()
+    mid = message_id(envelope, sender.message_id_domain or from_address.split("@", 1)[1])
+    message = _headed(sender, header_text(envelope.recipient.name), to_address, reply_to, subject, mid, language)
     body = BODIES[language].format(number=number, seller=seller, filename=filename, structured=STRUCTURED[language][envelope.kind], reply_to=reply_to)
     message.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
     maintype, _, subtype = envelope.content_type.partition("/")
@@ -107,6 +115,30 @@ def build_message(envelope: Envelope, sender: Sender, *, attach_xml: bool = Fals
         if not xml:
             raise ConnectorError("the Factur-X PDF has no embedded XML to attach", transient=False, code="invalid-document")
         message.add_attachment(xml, maintype="application", subtype="xml", filename=header_text(xml_name) or "factur-x.xml")
+    return message
+
+
+@dataclass(frozen=True)
+class Attachment:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+def build_notice(
+    sender: Sender, to_name: str, to_address: str, subject: str, body: str, attachments: list[Attachment], *, key: str, language: str
+) -> EmailMessage:
+    """A message of the seller's own words to the buyer (a payment reminder …): plain-text body, attachments byte for byte,
+    its Message-ID derived from `key` (the same notice sent again carries the same one)."""
+    from_address = checked_address(sender.address, "sender")
+    reply_to = checked_address(sender.reply_to, "reply-to") if sender.reply_to else from_address
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    mid = f"<{digest}@{sender.message_id_domain or from_address.split('@', 1)[1]}>"
+    message = _headed(sender, header_text(to_name), checked_address(to_address, "recipient"), reply_to, header_text(subject), mid, language)
+    message.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream", filename=header_text(attachment.filename))
     return message
 
 

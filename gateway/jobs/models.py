@@ -128,3 +128,9 @@ class StatusPoll(Base):
 def sandboxed(session: Session, invoice_id: str) -> bool:
     """Whether the invoice went to the sandbox (its statuses are played back by a simulated recipient)."""
     return session.scalar(select(Delivery.id).where(Delivery.invoice_id == invoice_id, Delivery.channel == SANDBOX).limit(1)) is not None
+
+
+def channel_of(session: Session, invoice_id: str) -> str | None:
+    """The channel the invoice was last routed to (None before routing)."""
+    query = select(Delivery.channel).where(Delivery.invoice_id == invoice_id, Delivery.channel.is_not(None))
+    return session.scalar(query.order_by(Delivery.next_attempt_at.desc()).limit(1))

@@ -16,6 +16,7 @@ EVENTS = (
     "invoice.received",
     "invoice.payment_received",
     "invoice.payment_undone",
+    "invoice.reminder_sent",
 )
 PENDING, RETRYING, SENDING, DELIVERED, FAILED = "pending", "retrying", "sending", "delivered", "failed"
 STATES = (PENDING, RETRYING, SENDING, DELIVERED, FAILED)

@@ -43,6 +43,12 @@ class Api:
     def post(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any):
         return self.client.post(path, headers=self._headers(headers), **kwargs)
 
+    def put(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any):
+        return self.client.put(path, headers=self._headers(headers), **kwargs)
+
+    def delete(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any):
+        return self.client.delete(path, headers=self._headers(headers), **kwargs)
+
 
 @pytest.fixture
 def api(app) -> Api:
