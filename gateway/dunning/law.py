@@ -23,6 +23,10 @@ from typing import Any
 
 CENT = Decimal("0.01")
 INDEMNITY = Decimal("40.00")  # EUR, D441-5 C. com. and D2192-35 CCP
+INDEMNITY_BASES = {  # by public buyer or not
+    False: {"fr": "art. L441-10 et D441-5 C. com.", "en": "art. L441-10 and D441-5 French Commercial Code"},
+    True: {"fr": "art. L2192-13 et D2192-35 CCP", "en": "art. L2192-13 and D2192-35 French Public Procurement Code"},
+}
 ECB_RATES: dict[date, Decimal] = {  # main refinancing operations, from the day the decision took effect
     date(2022, 7, 27): Decimal("0.50"), date(2022, 9, 14): Decimal("1.25"), date(2022, 11, 2): Decimal("2.00"),
     date(2022, 12, 21): Decimal("2.50"), date(2023, 2, 8): Decimal("3.00"), date(2023, 3, 22): Decimal("3.50"),
@@ -109,9 +113,21 @@ def read_terms(texts: Sequence[str]) -> Terms:
     return Terms()
 
 
+STATED, FLOOR, THREE_TIMES_LEGAL, ECB_PLUS_10, PUBLIC = "stated", "floor", "three_times_legal", "ecb_plus_10", "public"
+BASES = {  # why the rate is what it is, in the reminder's language
+    STATED: {"fr": "taux des conditions de paiement", "en": "the rate of the payment terms"},
+    FLOOR: {"fr": "3 × le taux d'intérêt légal, minimum de l'art. L441-10 C. com.",
+            "en": "3 × the legal interest rate, the minimum of art. L441-10 French Commercial Code"},
+    THREE_TIMES_LEGAL: {"fr": "3 × le taux d'intérêt légal", "en": "3 × the French legal interest rate"},
+    ECB_PLUS_10: {"fr": "taux BCE + 10 points, art. L441-10 C. com.", "en": "ECB rate + 10 points, art. L441-10 French Commercial Code"},
+    PUBLIC: {"fr": "intérêts moratoires, taux BCE + 8 points, art. R2192-31 CCP",
+             "en": "moratorium interest, ECB rate + 8 points, art. R2192-31 French Public Procurement Code"},
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Rate:
-    """The yearly rate applied (%), and why, in words a buyer can check."""
+    """The yearly rate applied (%), why (one of BASES) and the figures it comes from, in words a buyer can check."""
 
     percent: Decimal
     basis: str
@@ -122,17 +138,17 @@ def penalty_rate(terms: Terms, *, public: bool, starts: date, rates: Rates, over
     """The rate of late-payment penalties that start to run on `starts` (the day after the due date)."""
     ecb, ecb_source = rates.ecb_on(starts)
     if public:
-        return Rate(ecb + 8, "BCE + 8 points, art. R2192-31 CCP", ecb_source)
+        return Rate(ecb + 8, PUBLIC, ecb_source)
     legal, legal_source = rates.legal_on(starts)
     floor = (3 * legal).quantize(CENT)
     stated = override if override is not None else terms.rate
     if stated is not None:
         if stated < floor:
-            return Rate(floor, "3 × taux d'intérêt légal, minimum de l'art. L441-10 C. com.", f"{legal_source}; stated {stated} % is below it")
-        return Rate(stated, "taux des conditions de paiement", "the invoice's terms" if override is None else "the dunning policy")
+            return Rate(floor, FLOOR, f"{legal_source}; stated {stated} % is below it")
+        return Rate(stated, STATED, "the invoice's terms" if override is None else "the dunning policy")
     if terms.three_times_legal:
-        return Rate(floor, "3 × taux d'intérêt légal", legal_source)
-    return Rate(ecb + 10, "BCE + 10 points, art. L441-10 C. com.", ecb_source)
+        return Rate(floor, THREE_TIMES_LEGAL, legal_source)
+    return Rate(ecb + 10, ECB_PLUS_10, ecb_source)
 
 
 def penalties(due_date: date, as_of: date, still_due: Decimal, payments: Sequence[tuple[date, Decimal]], rate: Decimal) -> Decimal:

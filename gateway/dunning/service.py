@@ -194,7 +194,7 @@ def run(database: Database, archive: Archive, mailer: Mailer, settings: DunningS
         tenants = [tenant_id] if tenant_id is not None else sorted(set(session.scalars(select(DunningPolicy.tenant_id))))
     result = RunResult(as_of, [])
     for tenant in tenants:
-        with database.session() as session:
+        with database.sessionmaker() as session:
             planned = plan(session, archive, tenant, as_of, settings)
             result.planned += [p.to_json() for p in planned]
             if dry_run:
@@ -248,9 +248,8 @@ def _context(owed: Receivable, reminder: Reminder, tier: policy.Tier, language: 
         "days_late": reminder.days_late,
         "amounts": {"claimed": reminder.claimed, "penalties": reminder.penalties, "indemnity": reminder.indemnity,
                     "total": reminder.claimed + reminder.penalties + reminder.indemnity},
-        "law": {"rate": Decimal(detail["rate"]), "rate_basis": detail["rate_basis"],
-                "indemnity_basis": "art. D2192-35 CCP" if owed.public else "art. L441-10 et D441-5 C. com." if language == "fr"
-                else "art. L441-10 and D441-5 French Commercial Code"},
+        "law": {"rate": Decimal(detail["rate"]), "rate_basis": law.BASES[detail["rate_basis"]][language],
+                "indemnity_basis": law.INDEMNITY_BASES[owed.public][language]},
         "payment": {"iban": account.account_id if account else None, "bic": account.bank_id if account else None,
                     "reference": (payment.remittance_information if payment else None) or invoice.number},
     }  # fmt: skip
@@ -268,7 +267,7 @@ def send(database: Database, archive: Archive, mailer: Mailer, settings: Dunning
     """Try each channel of a stored reminder that is not done yet, on `as_of`; its state after (sent, failed or skipped).
 
     A retry first checks that the invoice is still unpaid and not in dispute: the words were written for that day."""
-    with database.session() as session:
+    with database.sessionmaker() as session:
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
         invoice = session.get(db.Invoice, reminder.invoice_id)

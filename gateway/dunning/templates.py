@@ -47,7 +47,8 @@ _FR_FACTS = (
     "({{ days_late }} jours de retard)\n"
     "Montant restant dû : {{ amounts.claimed|money(invoice.currency, 'fr') }}\n"
     "{% if amounts.penalties or amounts.indemnity %}"
-    "Pénalités de retard au taux annuel de {{ law.rate|percent('fr') }} ({{ law.rate_basis }}) : {{ amounts.penalties|money(invoice.currency, 'fr') }}\n"
+    "Pénalités de retard au taux annuel de {{ law.rate|percent('fr') }} ({{ law.rate_basis }}) : "
+    "{{ amounts.penalties|money(invoice.currency, 'fr') }}\n"
     "Indemnité forfaitaire pour frais de recouvrement ({{ law.indemnity_basis }}) : {{ amounts.indemnity|money('EUR', 'fr') }}\n"
     "Total réclamé : {{ amounts.total|money(invoice.currency, 'fr') }}\n"
     "{% endif %}"
@@ -127,7 +128,8 @@ def sample_context() -> dict[str, Any]:
         "tier": {"name": "reminder", "level": 1, "tone": "friendly"},
         "days_late": 12,
         "amounts": {"claimed": Decimal("14947.54"), "penalties": Decimal("60.12"), "indemnity": Decimal("40.00"), "total": Decimal("15047.66")},
-        "law": {"rate": Decimal("12.15"), "rate_basis": "BCE + 10 points", "indemnity_basis": "art. L441-10 et D441-5 C. com."},
+        "law": {"rate": Decimal("12.15"), "rate_basis": "taux BCE + 10 points, art. L441-10 C. com.",
+                "indemnity_basis": "art. L441-10 et D441-5 C. com."},
         "payment": {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "RF18F2026000142"},
     }  # fmt: skip
 
