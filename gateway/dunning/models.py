@@ -1,8 +1,10 @@
 """Dunning tables: the tenants' policies (a default one, and one per buyer) and every reminder planned or sent.
 
 Only this domain writes these tables; invoices and their payments are read through their own services.  A reminder
-is unique per (invoice, tier): the row is committed before anything is sent, so a tier is never sent twice, even by
-two runs at once; a send that fails is retried by the next run with the same Message-ID.
+is unique per (invoice, tier): the row is committed before anything is sent, so a tier is never planned twice, even by
+two runs at once; a run sends it only after taking its lease (one conditional UPDATE), so no two runs send it at
+the same time; a send that fails, or a run that died holding the lease, is retried by a later run with the same
+Message-ID.
 """
 
 from __future__ import annotations
@@ -59,5 +61,6 @@ class Reminder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     letter_sha256: Mapped[str | None] = mapped_column(String(64))  # the letter PDF, archived
     error: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a run is sending it until then: no other run may
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum.fr import siren
@@ -41,6 +41,7 @@ from gateway.webhooks import sender as webhooks
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
+BUSY = "busy"  # send(): another run holds the reminder
 STOPPED = {"207": "in dispute (207)", "210": "refused (210)", "213": "rejected (213)"}
 CHANNEL_ORDER = (policy.LETTER, policy.EMAIL, policy.WEBHOOK)  # the letter first: the formal notice's e-mail attaches it
 
@@ -267,6 +268,8 @@ def send(database: Database, archive: Archive, mailer: Mailer, settings: Dunning
     """Try each channel of a stored reminder that is not done yet, on `as_of`; its state after (sent, failed or skipped).
 
     A retry first checks that the invoice is still unpaid and not in dispute: the words were written for that day."""
+    if not _lease(database, reminder_id, settings):
+        return BUSY
     with database.sessionmaker() as session:
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
@@ -276,9 +279,10 @@ def send(database: Database, archive: Archive, mailer: Mailer, settings: Dunning
         chosen = _policies(session, reminder.tenant_id)
         rules = chosen.get(invoice.buyer_siren or "") or chosen.get(DEFAULT)
         tier = next((t for t in rules.tiers if t.name == reminder.tier), None) if rules else None
-        why = _stopped(owed, invoice) if reminder.attempts else None
+        why = _stopped(owed, invoice) if reminder.attempts > 1 else None
         if why or tier is None or owed is None:
             reminder.state, reminder.error = SKIPPED, f"not sent: {why or 'its tier is no longer in the policy'}"
+            reminder.lease_until = None
             session.commit()
             return SKIPPED
         assert rules is not None
@@ -294,13 +298,26 @@ def send(database: Database, archive: Archive, mailer: Mailer, settings: Dunning
                 outcomes[channel] = {"ok": False, "error": exc.message, "transient": exc.transient}
                 errors.append(f"{channel}: {exc.message}")
         reminder.detail = {**reminder.detail, "channels": outcomes, "subject": subject}
-        reminder.attempts += 1
+        reminder.lease_until = None
         reminder.state, reminder.error = (FAILED, "; ".join(errors)) if errors else (SENT, None)
         if not errors:
             reminder.sent_at = datetime.now(UTC)
             archive.append(session, tenant_id=reminder.tenant_id, invoice_id=invoice.id, kind="dunning-reminder", data=_record(reminder))
         session.commit()
         return reminder.state
+
+
+def _lease(database: Database, reminder_id: str, settings: DunningSettings) -> bool:
+    """Take the reminder for this run (one attempt more), unless another run holds it or it is done."""
+    now = datetime.now(UTC)
+    with database.session() as session:
+        taken = session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.state.in_([PENDING, FAILED]), Reminder.attempts < settings.max_attempts,
+                   or_(Reminder.lease_until.is_(None), Reminder.lease_until < now))
+            .values(attempts=Reminder.attempts + 1, lease_until=now + timedelta(seconds=settings.lease_seconds))
+        )  # fmt: skip
+        return taken.rowcount == 1
 
 
 def _record(reminder: Reminder) -> bytes:

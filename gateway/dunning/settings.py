@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from gateway.config import ConfigError
 from gateway.dunning.law import Rates
 
-_KEYS = {"enabled", "interval_seconds", "time_zone", "max_attempts", "ecb_rates", "legal_rates"}
+_KEYS = {"enabled", "interval_seconds", "time_zone", "max_attempts", "lease_seconds", "ecb_rates", "legal_rates"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class DunningSettings:
     interval_seconds: float = 3600.0
     time_zone: str = "Europe/Paris"  # where "today", the day a reminder is dated, is
     max_attempts: int = 5  # sends of a reminder whose channel fails, one per run
+    lease_seconds: float = 300.0  # how long a run may take to send one reminder before another may take it over
     rates: Rates = field(default_factory=Rates)
 
     @classmethod
@@ -33,6 +34,7 @@ class DunningSettings:
                 interval_seconds=float(section.get("interval_seconds", 3600)),
                 time_zone=str(section.get("time_zone", "Europe/Paris")),
                 max_attempts=int(section.get("max_attempts", 5)),
+                lease_seconds=float(section.get("lease_seconds", 300)),
                 rates=Rates.from_section(section),
             )
             ZoneInfo(settings.time_zone)

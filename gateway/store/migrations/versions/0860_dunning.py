@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("letter_sha256", sa.String(64), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("lease_until", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_dunning_reminders"),
