@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from gateway.archive.cli import add_commands as add_archive_commands
 from gateway.config import ConfigError, load_config
+from gateway.dunning.cli import add_commands as add_dunning_commands
 from gateway.errors import InputError
 from gateway.jobs.cli import add_commands as add_delivery_commands
 from gateway.payments.cli import add_commands as add_payments_commands
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inbound_commands(commands)  # inbound smtp, inbound imap-poll
     add_blobs_commands(commands)  # blobs sweep
     add_payments_commands(commands)  # payments import
+    add_dunning_commands(commands)  # dunning run, dunning policy
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")

@@ -87,9 +87,14 @@ def _headed(sender: Sender, to_name: str, to_address: str, reply_to: str, subjec
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = mid
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     return message
+
+
+def _set_body(message: EmailMessage, text: str, language: str) -> None:
+    """The plain-text body, and its language (after: setting the content drops every Content-* header set before)."""
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message["Content-Language"] = language
 
 
 def build_message(envelope: Envelope, sender: Sender, *, attach_xml: bool = False) -> EmailMessage:
@@ -107,7 +112,7 @@ def build_message(envelope: Envelope, sender: Sender, *, attach_xml: bool = Fals
     mid = message_id(envelope, sender.message_id_domain or from_address.split("@", 1)[1])
     message = _headed(sender, header_text(envelope.recipient.name), to_address, reply_to, subject, mid, language)
     body = BODIES[language].format(number=number, seller=seller, filename=filename, structured=STRUCTURED[language][envelope.kind], reply_to=reply_to)
-    message.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    _set_body(message, body, language)
     maintype, _, subtype = envelope.content_type.partition("/")
     message.add_attachment(envelope.document, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     if attach_xml and envelope.kind == "facturx":
@@ -135,7 +140,7 @@ def build_notice(
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
     mid = f"<{digest}@{sender.message_id_domain or from_address.split('@', 1)[1]}>"
     message = _headed(sender, header_text(to_name), checked_address(to_address, "recipient"), reply_to, header_text(subject), mid, language)
-    message.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    _set_body(message, body, language)
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream", filename=header_text(attachment.filename))

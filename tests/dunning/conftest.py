@@ -84,6 +84,12 @@ def issue(api: Api, database, archive, number: str, due: date, **changes) -> dic
     return body
 
 
-def messages_to(smtp: SmtpServer, address: str) -> list[EmailMessage]:
-    found = [message_from_bytes(m.content, policy=policy.default) for m in smtp.messages if address in m.rcpt_tos]
+def messages_to(smtp: SmtpServer, address: str, since: int = 0) -> list[EmailMessage]:
+    """The messages to `address` the server received, from its `since`-th on (the server serves every test of the session)."""
+    found = [message_from_bytes(m.content, policy=policy.default) for m in smtp.messages[since:] if address in m.rcpt_tos]
     return [m for m in found if isinstance(m, EmailMessage)]
+
+
+@pytest.fixture
+def other_api(app) -> Api:
+    return Api(app, new_tenant_key(app))
