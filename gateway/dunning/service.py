@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -208,6 +208,16 @@ def run(database: Database, archive: Archive, mailer: Mailer, settings: DunningS
                 result.sent += state == SENT
                 result.failed += state == FAILED
     return result
+
+
+def periodic(database: Database, archive: Archive) -> tuple[Callable[[], RunResult], float] | None:
+    """The worker's periodic run (today's reminders for every tenant with a policy) and its interval; None when `[dunning]`
+    turns it off.  Running it often is harmless: a tier is sent once."""
+    settings = DunningSettings.from_section(database.config.sections.get("dunning", {}))
+    if not settings.enabled:
+        return None
+    mailer = Mailer(database.config)
+    return (lambda: run(database, archive, mailer, settings)), settings.interval_seconds
 
 
 def _store(session: Session, item: Planned, as_of: date) -> None:

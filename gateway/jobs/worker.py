@@ -11,6 +11,7 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
 - archive checkpoints: `Archive.checkpoint_if_due`.
 - webhooks: `gateway.webhooks.sender.send_due` sends the due signed webhook deliveries.
 - IMAP polling, when `[reception.imap]` names a host: `gateway.reception.imap` receives the new mail.
+- dunning, unless `[dunning] enabled = false`: `gateway.dunning.service.run` sends the reminders due today.
 
 Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
 loses nothing: its claim expires after `lease_seconds` and another worker takes the row.  A thread whose
@@ -30,6 +31,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from gateway.dunning import service as dunning
 from gateway.jobs import outbox, polling
 from gateway.jobs.deliver import Deliverer, OutcomeNotRecorded
 from gateway.jobs.models import SANDBOX
@@ -140,6 +142,9 @@ class Worker:
         poller = imap.configured_poller(self.deliverer.database, self.deliverer.archive)
         if poller is not None:
             jobs.append(("imap-poll", poller.poll_once, poller.settings.interval_seconds, True))
+        reminders = dunning.periodic(self.deliverer.database, self.deliverer.archive)
+        if reminders is not None:
+            jobs.append(("dunning", reminders[0], reminders[1], False))
         for name, job, seconds, at_start in jobs:
             first = utcnow() + timedelta(seconds=1 if at_start else seconds)
             scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name, next_run_time=first)

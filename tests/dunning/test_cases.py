@@ -4,6 +4,7 @@ an invoice paid or disputed before a retry, the dry run of the command line and 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,11 +12,14 @@ import pytest
 
 from gateway.cli import main
 from gateway.dunning import service
+from gateway.jobs.deliver import Deliverer
+from gateway.jobs.worker import Worker
 from gateway.lifecycle import codes
 from gateway.lifecycle import service as lifecycle
 from gateway.lifecycle.events import StatusChange
 from gateway.routing import directory
 from gateway.store import models as db
+from gateway.store.session import Database
 from tests.dunning.conftest import POLICY, issue, messages_to
 
 DUE = date(2026, 8, 31)
@@ -129,3 +133,15 @@ def test_the_command_line_previews_then_sends(api, database, archive, smtp, gate
 def _no_leftover_tempfail(smtp):
     yield
     smtp.tempfail = False
+
+
+def test_the_worker_runs_dunning_periodically_unless_turned_off(gateway_config, database, archive):
+    on = Worker(Deliverer(database, archive, gateway_config), 1)._scheduler
+    assert on is not None and on.get_job("dunning").trigger.interval.total_seconds() == 3600
+    off_config = replace(gateway_config, sections={**gateway_config.sections, "dunning": {"enabled": False}})
+    off_database = Database(off_config)
+    try:
+        off = Worker(Deliverer(off_database, archive, off_config), 1)._scheduler
+    finally:
+        off_database.dispose()
+    assert off is not None and off.get_job("dunning") is None
