@@ -140,6 +140,13 @@ def payment_state(state: str) -> str:
     return names.get(state, state)
 
 
+def reminder_label(word: str) -> str:
+    """A dunning reminder's state or channel (`gateway.dunning`), in the reader's language."""
+    names = {"pending": _("to send"), "sent": _("sent"), "failed": _("failed, retried"), "skipped": _("skipped"),
+             "email": _("e-mail"), "webhook": _("webhook"), "letter": _("letter")}  # fmt: skip
+    return names.get(word, word)
+
+
 def match_rule(rule: str) -> str:
     """The matching rule that proposed or made a payment match (`gateway.payments.matching`), in the reader's language."""
     names = {

@@ -29,6 +29,7 @@ from gateway.api.context import EXTENSION, archive, database, db_session
 from gateway.api.invoices import DOCUMENT_FILES, document_response, withheld
 from gateway.archive.models import ArchiveEntry
 from gateway.archive.service import ArchiveError
+from gateway.dunning import service as dunning
 from gateway.jobs import outbox
 from gateway.jobs.models import RETRYABLE_STATES, RETRYING, Delivery
 from gateway.lifecycle import codes, parties, service
@@ -65,6 +66,7 @@ from gateway.portal.labels import (
     party_role,
     payment_state,
     place_name,
+    reminder_label,
     role_name,
     routing_step,
     source_name,
@@ -398,6 +400,8 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None, fo
         payment=effects.position(db_session(), row) if effects.payable(row) else None,
         payment_state=payment_state,
         match_rule=match_rule,
+        reminders=dunning.reminders_of(db_session(), row.id) if effects.payable(row) else None,
+        reminder_label=reminder_label,
     )
     return page, code
 
@@ -625,3 +629,4 @@ def change_account(user_id: int) -> Response | tuple[str, int]:
 
 
 from gateway.portal import payments as _payments  # noqa: E402, F401  (its routes join this blueprint)
+from gateway.portal import reminders as _reminders  # noqa: E402, F401
