@@ -94,6 +94,10 @@ TYPES: dict[str, ProblemType] = {
     "invalid_decision": ProblemType(422, "Invalid decision", 'A decision is {"confirm": [invoice ids]}, {"reject": "invoice id"} or {"undo": true}.'),
     "already_matched": ProblemType(409, "Bank line already matched", "The bank line has an applied match: undo it before deciding again."),
     "not_matched": ProblemType(409, "Bank line not matched", "The bank line has no applied match to undo."),
+    # Dunning
+    "invalid_policy": ProblemType(
+        422, "Invalid dunning policy", "The policy is refused whole (delays, channels, tones, templates): `errors` names each problem."
+    ),
     # The gateway
     "validation_unavailable": ProblemType(
         503, "Validation unavailable", "An official validation artefact could not run: nothing was accepted, retry later."

@@ -6,7 +6,7 @@ requests that produce it, the last one answered by the block:
     <!-- example: POST /api/v1/invoices @docs/examples/invoice-fr-b2b.json
                   POST /api/v1/invoices @docs/examples/invoice-fr-b2b.json -->
 
-A request is `METHOD PATH [@FILE | INLINE JSON]` (a file's Content-Type follows its extension); `{id}` in a path is
+A request is `METHOD PATH [@FILE | INLINE JSON]` (GET, POST or PUT) (a file's Content-Type follows its extension); `{id}` in a path is
 the id of the invoice the latest 201 created.  The documented status, headers and members must equal the real ones;
 in a documented string `…` stands for any text (ids, times), and a list ending with `"…"` may go on.  A code block
 that shows an error answer without a marker fails the test too: undocumented examples drift.
@@ -66,10 +66,11 @@ def _send(api: Api, line: str, created: str | None):
     if not rest:
         return api.get(path) if method == "GET" else api.post(path)
     body = rest[0]
+    send = api.put if method == "PUT" else api.post
     if body.startswith("@"):
         file = ROOT / body[1:]
-        return api.post(path, data=file.read_bytes(), content_type=MEDIA_TYPES[file.suffix])
-    return api.post(path, data=body.encode(), content_type="application/json")
+        return send(path, data=file.read_bytes(), content_type=MEDIA_TYPES[file.suffix])
+    return send(path, data=body.encode(), content_type="application/json")
 
 
 def replay(api: Api, requests: list[str]):
