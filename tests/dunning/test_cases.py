@@ -20,7 +20,7 @@ from gateway.lifecycle.events import StatusChange
 from gateway.routing import directory
 from gateway.store import models as db
 from gateway.store.session import Database
-from tests.dunning.conftest import POLICY, issue, messages_to
+from tests.dunning.helpers import POLICY, issue, messages_to
 
 DUE = date(2026, 8, 31)
 DUE_TIME = datetime(2026, 9, 8, 9, 0, tzinfo=UTC)
@@ -38,16 +38,21 @@ def _tenant(database, invoice_id: str) -> db.Tenant:
         return tenant
 
 
-def test_a_refused_send_is_retried_by_the_next_run_with_the_same_message_id(api, database, archive, smtp, mailer, settings):
-    since = len(smtp.messages)
+def _refused_once(api, database, archive, smtp, mailer, settings, number: str) -> tuple[dict, int, service.RunResult]:
+    """An invoice whose first reminder the SMTP server refuses for now (451): (the invoice, its tenant id, the run)."""
     api.put("/api/v1/dunning/policies/default", json=POLICY)
-    invoice = issue(api, database, archive, "RETRY-01", DUE)
+    invoice = issue(api, database, archive, number, DUE)
     tenant = _tenant(database, invoice["id"]).id
     smtp.tempfail = True
     try:
-        first = service.run(database, archive, mailer, settings, DUE + timedelta(days=8), tenant_id=tenant)
+        return invoice, tenant, service.run(database, archive, mailer, settings, DUE + timedelta(days=8), tenant_id=tenant)
     finally:
         smtp.tempfail = False
+
+
+def test_a_refused_send_is_retried_by_the_next_run_with_the_same_message_id(api, database, archive, smtp, mailer, settings):
+    since = len(smtp.messages)
+    invoice, tenant, first = _refused_once(api, database, archive, smtp, mailer, settings, "RETRY-01")
     [failed] = _reminders(api, invoice["id"])
     assert (first.failed, failed["state"], failed["attempts"]) == (1, "failed", 1)
     assert "451" in failed["error"] and failed["detail"]["channels"]["email"]["transient"] is True
@@ -60,14 +65,7 @@ def test_a_refused_send_is_retried_by_the_next_run_with_the_same_message_id(api,
 
 def test_a_retry_after_the_buyer_disputes_the_invoice_sends_nothing(api, database, archive, smtp, mailer, settings):
     since = len(smtp.messages)
-    api.put("/api/v1/dunning/policies/default", json=POLICY)
-    invoice = issue(api, database, archive, "RETRY-02", DUE)
-    tenant = _tenant(database, invoice["id"]).id
-    smtp.tempfail = True
-    try:
-        service.run(database, archive, mailer, settings, DUE + timedelta(days=8), tenant_id=tenant)
-    finally:
-        smtp.tempfail = False
+    invoice, tenant, _ = _refused_once(api, database, archive, smtp, mailer, settings, "RETRY-02")
     with database.session() as session:
         change = StatusChange("207", DUE_TIME, codes.BUYER, reason_code="QTE_ERR")
         lifecycle.record(session, archive, session.get(db.Invoice, invoice["id"]), change, source=lifecycle.SOURCE_PARTNER, actor="buyer")

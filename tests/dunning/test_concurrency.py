@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from gateway.dunning import service
 from gateway.store import models as db
-from tests.dunning.conftest import POLICY, issue, messages_to
+from tests.dunning.helpers import POLICY, issue, messages_to
 
 DUE = date(2026, 10, 1)
 

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from tests.dunning.conftest import POLICY
+from tests.dunning.helpers import POLICY
 
 
 def _with(change) -> dict:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from gateway.dunning import service
 from gateway.store import models as db
-from tests.dunning.conftest import POLICY, issue, messages_to
+from tests.dunning.helpers import POLICY, issue, messages_to
 
 DUE = date(2026, 9, 30)
 

@@ -17,7 +17,7 @@ from gateway.lifecycle import codes
 from gateway.lifecycle import service as lifecycle
 from gateway.lifecycle.events import StatusChange
 from gateway.store import models as db
-from tests.dunning.conftest import POLICY, issue, messages_to
+from tests.dunning.helpers import POLICY, issue, messages_to
 
 START = date(2026, 6, 1)
 DAYS = 120
