@@ -98,6 +98,10 @@ TYPES: dict[str, ProblemType] = {
     "invalid_policy": ProblemType(
         422, "Invalid dunning policy", "The policy is refused whole (delays, channels, tones, templates): `errors` names each problem."
     ),
+    # Recurring invoices
+    "invalid_schedule": ProblemType(
+        422, "Invalid schedule", "The schedule is refused (a rule that never fires, a template error …): `errors` names each problem."
+    ),
     # The gateway
     "validation_unavailable": ProblemType(
         503, "Validation unavailable", "An official validation artefact could not run: nothing was accepted, retry later."

@@ -12,6 +12,7 @@ Each thread claims one due delivery at a time and delivers it; when nothing is d
 - webhooks: `gateway.webhooks.sender.send_due` sends the due signed webhook deliveries.
 - IMAP polling, when `[reception.imap]` names a host: `gateway.reception.imap` receives the new mail.
 - dunning, unless `[dunning] enabled = false`: `gateway.dunning.service.run` sends the reminders due today.
+- recurring invoices, unless `[recurring] enabled = false`: `gateway.recurring.service.run` issues today's occurrences.
 
 Stopping lets each thread finish the delivery it holds.  A thread or process killed mid-delivery
 loses nothing: its claim expires after `lease_seconds` and another worker takes the row.  A thread whose
@@ -37,6 +38,7 @@ from gateway.jobs.deliver import Deliverer, OutcomeNotRecorded
 from gateway.jobs.models import SANDBOX
 from gateway.jobs.outbox import Claim
 from gateway.reception import imap
+from gateway.recurring import service as recurring
 from gateway.store.models import utcnow
 from gateway.webhooks import sender as webhooks
 
@@ -142,9 +144,10 @@ class Worker:
         poller = imap.configured_poller(self.deliverer.database, self.deliverer.archive)
         if poller is not None:
             jobs.append(("imap-poll", poller.poll_once, poller.settings.interval_seconds, True))
-        reminders = dunning.periodic(self.deliverer.database, self.deliverer.archive)
-        if reminders is not None:
-            jobs.append(("dunning", reminders[0], reminders[1], False))
+        for name, periodic in (("dunning", dunning.periodic), ("recurring", recurring.periodic)):
+            found = periodic(self.deliverer.database, self.deliverer.archive)
+            if found is not None:
+                jobs.append((name, found[0], found[1], False))
         for name, job, seconds, at_start in jobs:
             first = utcnow() + timedelta(seconds=1 if at_start else seconds)
             scheduler.add_job(job, "interval", seconds=seconds, id=name, name=name, next_run_time=first)

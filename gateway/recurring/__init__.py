@@ -1,0 +1,1 @@
+"""Recurring invoices: schedules billed through the normal intake, numbered per series without gaps."""
