@@ -9,6 +9,7 @@ prices and prorated quantities.  Pure: the intake checks and completes it like a
   from the template's prices (never from an earlier rounded price).
 - Amounts the intake computes (line net amounts, totals, the VAT breakdown's amounts) are left out; line allowances
   and charges given as a percentage get their base and amount again from the revised line.
+- The payment reference (BT-83) is the occurrence's number, so that the bank line paying it is matched to it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def template_of(invoice: dict[str, Any]) -> dict[str, Any]:
     template = {key: value for key, value in copy.deepcopy(invoice).items() if key not in IDENTITY}
     for line in template.get("lines", []):
         line.pop("net_amount", None)
+    if isinstance(template.get("payment"), dict):
+        template["payment"].pop("remittance_information", None)  # it names one invoice: each occurrence names its own
     if "vat_breakdown" in template:
         keep = ("category", "rate", "exemption_reason", "exemption_reason_code")
         template["vat_breakdown"] = [{k: v for k, v in entry.items() if k in keep} for entry in template["vat_breakdown"]]
@@ -97,6 +100,8 @@ def invoice_json(template: dict[str, Any], number: str, issued: date, billed: Pe
     prorata = billed.factor if billed.days != billed.full_days else Decimal(1)
     data = template_of(template)
     data["lines"] = [_revised_line(line, factor, prorata) for line in data.get("lines", [])]
+    if isinstance(data.get("payment"), dict):
+        data["payment"]["remittance_information"] = number  # BT-83: what the payer quotes, what payments matching looks for
     data.update(number=number, issue_date=issued.isoformat(), due_date=(issued + timedelta(days=due_days)).isoformat(),
                 invoicing_period={"start": billed.start.isoformat(), "end": billed.end.isoformat()})  # fmt: skip
     if prorata != 1:
