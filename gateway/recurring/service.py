@@ -289,6 +289,38 @@ def issue(database: Database, archive: Archive, signer: intake.Signer | None, oc
         return FAILED
 
 
+@dataclass(frozen=True)
+class Overview:
+    """A schedule as the portal lists it: its occurrences counted by state, and the next one."""
+
+    schedule: Schedule
+    series: str
+    counts: dict[str, int]
+    next_on: date | None
+
+
+def overview(session: Session, tenant_id: int, today: date) -> list[Overview]:
+    """The tenant's schedules, oldest first, each with its occurrences counted by state and its next occurrence after `today`."""
+    counts: dict[str, dict[str, int]] = {}
+    query = select(Occurrence.schedule_id, Occurrence.state, func.count()).where(Occurrence.tenant_id == tenant_id)
+    for schedule_id, state, count in session.execute(query.group_by(Occurrence.schedule_id, Occurrence.state)):
+        counts.setdefault(schedule_id, {})[state] = count
+    names = dict(session.execute(select(InvoiceSeries.id, InvoiceSeries.name).where(InvoiceSeries.tenant_id == tenant_id)).all())
+    found = []
+    for schedule in session.scalars(select(Schedule).where(Schedule.tenant_id == tenant_id).order_by(Schedule.created_at, Schedule.id)):
+        following = rules.following(rules.recurrence(schedule.rule, schedule.start, schedule.end), today)
+        next_on = following if following and (schedule.end is None or following <= schedule.end) and schedule.state == ACTIVE else None
+        found.append(Overview(schedule, names[schedule.series_id], counts.get(schedule.id, {}), next_on))
+    return found
+
+
+def failures(session: Session, tenant_id: int, limit: int = 100) -> list[tuple[Occurrence, Schedule]]:
+    """The tenant's failed occurrences, newest first, with their schedules: what a person must look at."""
+    query = select(Occurrence, Schedule).join(Schedule, Schedule.id == Occurrence.schedule_id)
+    query = query.where(Occurrence.tenant_id == tenant_id, Occurrence.state == FAILED).order_by(Occurrence.on.desc(), Occurrence.id.desc())
+    return [(occurrence, schedule) for occurrence, schedule in session.execute(query.limit(limit))]
+
+
 def periodic(database: Database, archive: Archive) -> tuple[Callable[[], RunResult], float] | None:
     """The worker's periodic run (today's occurrences of every schedule, signed as the API's invoices are) and its interval;
     None when `[recurring] enabled = false`."""
