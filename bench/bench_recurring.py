@@ -90,25 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default="")
     args = parser.parse_args(argv)
     bodies = _bodies(args.schedules, args.series, random.Random(args.seed))
-    with tempfile.TemporaryDirectory() as folder:
-        with fresh_database("postgresql" if args.postgres else "sqlite", args.postgres) as url:
-            config = Config(data_dir=Path(folder), database_url=url, config_dir=Path(folder) / "no-config", sections=MappingProxyType({}))
-            upgrade(config)
-            database, archive = Database(config), Archive.for_config(config)
-            with database.session() as session:
-                tenant_id = create_tenant(session, "bench-recurring").id
-            with database.session() as session:
-                created = [service.create(session, archive, tenant_id, body).id for body in bodies]
-            began = time.perf_counter()
-            for index, day in enumerate(STEPS):
-                _runs(database, archive, day, args.runs)
-                print(f"\r{day} step {index + 1}/{len(STEPS)}", end="", file=sys.stderr, flush=True)
-            elapsed = time.perf_counter() - began
-            print(file=sys.stderr)
-            with database.session() as session:
-                rows = session.execute(select(Occurrence.schedule_id, Occurrence.on, Occurrence.state, Occurrence.number)).all()
-                invoices = session.execute(select(db.Invoice.number, db.Invoice.issue_date).where(db.Invoice.tenant_id == tenant_id)).all()
-            database.dispose()
+    with tempfile.TemporaryDirectory() as folder, fresh_database("postgresql" if args.postgres else "sqlite", args.postgres) as url:
+        config = Config(data_dir=Path(folder), database_url=url, config_dir=Path(folder) / "no-config", sections=MappingProxyType({}))
+        upgrade(config)
+        database, archive = Database(config), Archive.for_config(config)
+        with database.session() as session:
+            tenant_id = create_tenant(session, "bench-recurring").id
+        with database.session() as session:
+            created = [service.create(session, archive, tenant_id, body).id for body in bodies]
+        began = time.perf_counter()
+        for index, day in enumerate(STEPS):
+            _runs(database, archive, day, args.runs)
+            print(f"\r{day} step {index + 1}/{len(STEPS)}", end="", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - began
+        print(file=sys.stderr)
+        with database.session() as session:
+            rows = session.execute(select(Occurrence.schedule_id, Occurrence.on, Occurrence.state, Occurrence.number)).all()
+            invoices = session.execute(select(db.Invoice.number, db.Invoice.issue_date).where(db.Invoice.tenant_id == tenant_id)).all()
+        database.dispose()
     expected = {(schedule_id, day) for schedule_id, body in zip(created, bodies, strict=True) for day in _expected(body)}
     issued = {(r.schedule_id, r.on) for r in rows if r.state == "issued"}
     numbers = Counter(number for number, _ in invoices)
