@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from gateway.api import conventions
 from gateway.api.auth import authenticate, current_tenant
-from gateway.api.context import archive, database, db_session
+from gateway.api.context import archive, config, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request
 from gateway.api.params import date_param
 from gateway.recurring import service
 from gateway.recurring.models import ACTIVE, PAUSED, InvoiceSeries, Occurrence, Schedule
+from gateway.recurring.settings import RecurringSettings
 from gateway.store.models import ID_PATTERN, utcnow
 
 PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -98,10 +99,8 @@ def resume(schedule_id: str) -> Response:
 
 @bp.get("/preview")
 def preview() -> Response:
-    """The occurrences a run on `as_of` would issue (dry run: nothing stored)."""
-    as_of = date_param("as_of")
-    if as_of is None:
-        raise ApiError(400, "bad_request", "Give ?as_of=YYYY-MM-DD.", [("?as_of", "required")])
+    """The occurrences a run on `as_of` (default today) would issue (dry run: nothing stored)."""
+    as_of = date_param("as_of") or RecurringSettings.from_section(config().sections.get("recurring", {})).today()
     result = service.run(database(), archive(), None, as_of, tenant_id=current_tenant().id, dry_run=True)
     return json_response({"as_of": as_of.isoformat(), "due": result.due})
 
@@ -162,7 +161,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/api/v1/recurring/preview": {
         "get": {"operationId": "previewRecurring", "summary": "The occurrences a run would issue on a day (dry run)",
-                "parameters": [{"name": "as_of", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}}],
-                "responses": {"200": _json("Due occurrences"), **_errors({400: "Bad or missing date", **_AUTH})}},
+                "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}}],
+                "responses": {"200": _json("Due occurrences"), **_errors({400: "Bad date", **_AUTH})}},
     },
 }  # fmt: skip

@@ -125,7 +125,7 @@ def test_a_refused_occurrence_is_visible_retried_and_gives_its_number_back(api, 
         assert session.scalar(select(func.count()).select_from(Occurrence).where(Occurrence.tenant_id == tenant)) == 1
     preview = api.get("/api/v1/recurring/preview?as_of=2026-04-01").get_json()
     assert [d["on"] for d in preview["due"]] == ["2026-03-01", "2026-04-01"]
-    assert api.get("/api/v1/recurring/preview").status_code == 400
+    assert api.get("/api/v1/recurring/preview?as_of=2026-02-30").status_code == 400
 
 
 def test_the_worker_issues_recurring_invoices_unless_turned_off(gateway_config, database, archive):

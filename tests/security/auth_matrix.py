@@ -36,7 +36,9 @@ PUBLIC = {
 }
 # API routes without an object in their path: they act on the caller's own tenant only (a create, a check of the body).
 OWN_TENANT_POSTS = {"api.create_invoice", "api.validate_only", "signatures.verify", "inbound.receive", "inbound.receive_peppol"}
-OWN_TENANT_POSTS |= {"webhooks.create_subscription", "bank_statements.post_statement"}
+OWN_TENANT_POSTS |= {"webhooks.create_subscription", "bank_statements.post_statement", "recurring.post_schedule"}
+# A tenant's dunning policies are named by `default` or a buyer's SIREN: always the caller's own.
+OWN_TENANT_POSTS |= {"dunning.put_policy", "dunning.delete_policy"}
 # Routes whose JSON body names objects: another tenant's ids there are a 404 like in a path.
 OBJECTS_IN_BODY = {"inbound.ack_many"}
 # Portal views and the permission they need (None: any signed-in user of the tenant).
@@ -56,13 +58,15 @@ PORTAL_PERMISSIONS: dict[str, str | None] = {
     "portal.webhooks": OPERATE,
     "portal.replay_webhook": OPERATE,
     "portal.payments": None,
+    "portal.reminder_letter": None,
+    "portal.recurring": None,
     "portal.upload_statement": OPERATE,
     "portal.decide": OPERATE,
     "portal.users": ADMINISTER,
     "portal.create_account": ADMINISTER,
     "portal.change_account": ADMINISTER,
 }
-OBJECT_PARAMETERS = {"invoice_id", "delivery_id", "subscription_id", "reception_id", "user_id", "line_id"}
+OBJECT_PARAMETERS = {"invoice_id", "delivery_id", "subscription_id", "reception_id", "user_id", "line_id", "reminder_id", "schedule_id"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 

@@ -11,6 +11,7 @@ import copy
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.archive.models import ArchiveEntry
+from gateway.dunning import service as dunning
+from gateway.dunning.channels import Mailer
+from gateway.dunning.settings import DunningSettings
 from gateway.jobs.models import Delivery
 from gateway.portal.auth import create_user
 from gateway.portal.models import ADMINISTRATOR, COMPLIANCE_OFFICER, OPERATOR, ROLES, PortalUser
 from gateway.store.tenants import create_api_key, create_tenant, revoke_api_key
 from tests.conftest import load_example
 from tests.portal.conftest import PASSWORD, csrf, sign_in
+from tests.recurring.helpers import schedule as recurring_schedule
 from tests.security.auth_matrix import PORTAL_PERMISSIONS, Row, lacking, markdown, rows
 from tests.validation.conftest import fixture
 
@@ -61,10 +66,18 @@ def _populate(app: Flask, tenant: Tenant) -> None:
     statement = (Path(__file__).parents[1] / "payments" / "data" / "camt054_v02.xml").read_bytes()
     line = client.post("/api/v1/bank-statements", data=statement, headers=headers).get_json()["lines"][0]["id"]
     webhook = client.get("/api/v1/webhooks/deliveries", headers=headers).get_json()["items"][0]
+    policy = {"tiers": [{"name": "notice", "days": 1, "channels": ["letter"], "tone": "formal_notice"}]}
+    assert client.put("/api/v1/dunning/policies/default", json=policy, headers=headers).status_code == 200
+    schedule = client.post("/api/v1/recurring/schedules", json=recurring_schedule("MATRIX", "yearly", "2027-01-01"), headers=headers).get_json()
     with app.extensions["gateway.database"].session() as session:
         delivery = session.scalar(select(Delivery.id).where(Delivery.invoice_id == invoice["id"]))
         seq = session.scalar(select(ArchiveEntry.seq).where(ArchiveEntry.invoice_id == invoice["id"]).limit(1))
         user = session.scalar(select(PortalUser.id).where(PortalUser.email == tenant.users[COMPLIANCE_OFFICER]))
+        tenant_id = session.scalar(select(PortalUser.tenant_id).where(PortalUser.id == user))
+    database, archive = app.extensions["gateway.database"], app.extensions["gateway.archive"]
+    dunning.run(database, archive, Mailer(database.config), DunningSettings(), date(2027, 3, 1), tenant_id=tenant_id)
+    with database.session() as session:
+        [reminder] = [r.id for r in dunning.reminders_of(session, invoice["id"])]
     tenant.objects = {
         "invoice_id": invoice["id"],
         "delivery_id": delivery,
@@ -73,13 +86,24 @@ def _populate(app: Flask, tenant: Tenant) -> None:
         "reception_id": received.get_json()["id"],
         "user_id": str(user),
         "line_id": str(line),
+        "reminder_id": reminder,
+        "schedule_id": schedule["id"],
+        "name": "default",
         "seq": str(seq),
         "kind": "cii",
         "lang": "en",
         "filename": "portal.css",
         "code": "invalid_invoice",
     }
-    tenant.markers = [invoice["id"], data["number"], delivery, webhook["id"], subscription.get_json()["id"], received.get_json()["id"]]
+    tenant.markers = [
+        invoice["id"],
+        data["number"],
+        delivery,
+        webhook["id"],
+        subscription.get_json()["id"],
+        received.get_json()["id"],
+        schedule["id"],
+    ]
 
 
 @pytest.fixture(scope="module")
