@@ -18,6 +18,7 @@ from gateway.api.params import date_param
 from gateway.dunning import policy, service
 from gateway.dunning.models import DEFAULT, DunningPolicy, Reminder
 from gateway.dunning.settings import DunningSettings
+from gateway.store.models import ID_PATTERN
 
 PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -83,7 +84,7 @@ def get_reminders(invoice_id: str) -> Response:
 def get_letter(invoice_id: str, reminder_id: str) -> Response:
     """The reminder's letter (PDF), as archived."""
     invoice = own_invoice(invoice_id)
-    reminder = db_session().get(Reminder, reminder_id)
+    reminder = db_session().get(Reminder, reminder_id) if ID_PATTERN.match(reminder_id) else None
     if reminder is None or reminder.invoice_id != invoice.id or not reminder.letter_sha256:
         raise ApiError(404, "not_found", f"No letter for reminder {reminder_id}.")
     data = archive().read(reminder.letter_sha256)

@@ -42,6 +42,7 @@ BLOB_REFERENCES = (
     ("lifecycle_events", "message_sha256"),
     ("ppf_reports", "message_sha256"),
     ("bank_statements", "sha256"),  # archived too (the archive entry keeps it); named for completeness
+    ("dunning_reminders", "letter_sha256"),  # archived too, like the statements
 )
 _BLOB_NAME = re.compile(r"[0-9a-f]{62}\.bin")
 _FOLDER_NAME = re.compile(r"[0-9a-f]{2}")

@@ -120,6 +120,7 @@ def portal(app) -> tuple[World, dict[str, FlaskClient], dict[str, list[Any]]]:
         "seq": [1, 2, 3],
         "lang": ["fr", "en"],
         "filename": ["portal.css", "portal.js", "favicon.svg"],
+        "reminder_id": ["00000000-0000-4000-8000-000000000000"],  # no reminder: the letter page is a 404
     }
     return world, clients, real
 
