@@ -15,11 +15,11 @@ from gateway.api.auth import authenticate, current_tenant
 from gateway.api.context import archive, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request, own_invoice
+from gateway.api.problems import UNAUTHORIZED, error_responses
 from gateway.payments import effects, review, service
 from gateway.payments import models as pm
 
 # RFC 9457 problem details, as gateway.api.problems documents them (not imported: this module only names the component).
-PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 bp = Blueprint("bank_statements", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
@@ -191,11 +191,6 @@ PAYMENT_SCHEMA = {
 }
 
 
-def _errors(reasons: dict[int, str]) -> dict[str, Any]:
-    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
-
-
-_AUTH = {401: "Missing, unknown or revoked API key"}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/bank-statements": {
         "post": {
@@ -209,10 +204,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "201": {"description": "Imported", "content": {"application/json": {"schema": IMPORTED_SCHEMA}}},
                 "200": {"description": "Every line was already imported", "content": {"application/json": {"schema": IMPORTED_SCHEMA}}},
-                **_errors(
+                **error_responses(
                     {
                         400: "Empty body, or XML refused",
-                        **_AUTH,
+                        **UNAUTHORIZED,
                         413: "Too large",
                         415: "Not a supported statement format",
                         422: "Malformed statement",
@@ -228,7 +223,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [{"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
             "responses": {
                 "200": {"description": "Payment state", "content": {"application/json": {"schema": PAYMENT_SCHEMA}}},
-                **_errors({**_AUTH, 404: "Unknown invoice (or another tenant's)"}),
+                **error_responses({**UNAUTHORIZED, 404: "Unknown invoice (or another tenant's)"}),
             },
         }
     },
@@ -245,10 +240,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ANY}}},
             "responses": {
                 "200": {"description": "The line after the decision", "content": {"application/json": {"schema": _LINE}}},
-                **_errors(
+                **error_responses(
                     {
                         400: "Malformed JSON",
-                        **_AUTH,
+                        **UNAUTHORIZED,
                         404: "Unknown bank line or invoice",
                         409: "Already matched or dismissed, or nothing to undo",
                         415: "Not application/json",

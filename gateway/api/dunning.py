@@ -15,12 +15,11 @@ from gateway.api.context import archive, config, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request, own_invoice
 from gateway.api.params import date_param
+from gateway.api.problems import UNAUTHORIZED, error_responses
 from gateway.dunning import policy, service
 from gateway.dunning.models import DEFAULT, DunningPolicy, Reminder
 from gateway.dunning.settings import DunningSettings
 from gateway.store.models import ID_PATTERN
-
-PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 bp = Blueprint("dunning", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
@@ -133,44 +132,39 @@ REMINDER_SCHEMA = {
 }  # fmt: skip
 
 
-def _errors(reasons: dict[int, str]) -> dict[str, Any]:
-    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
-
-
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_AUTH = {401: "Missing, unknown or revoked API key"}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}, "description": "`default`, or the buyer's SIREN"}
 _INVOICE = {"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/dunning/policies": {
         "get": {"operationId": "listDunningPolicies", "summary": "The tenant's dunning policies, and a suggested one",
-                "responses": {"200": _json(_ANY, "Policies"), **_errors(_AUTH)}},
+                "responses": {"200": _json(_ANY, "Policies"), **error_responses(UNAUTHORIZED)}},
     },
     "/api/v1/dunning/policies/{name}": {
         "put": {
             "operationId": "putDunningPolicy", "summary": "Set the default dunning policy or a buyer's", "parameters": [_NAME],
             "requestBody": {"required": True, "content": {"application/json": {"schema": POLICY_SCHEMA}}},
-            "responses": {"200": _json(_ANY, "The policy stored"), **_errors({400: "Malformed JSON", **_AUTH, 415: "Not JSON",
+            "responses": {"200": _json(_ANY, "The policy stored"), **error_responses({400: "Malformed JSON", **UNAUTHORIZED, 415: "Not JSON",
                                                                                422: "Refused: every problem by JSON pointer"})},
         },
         "delete": {"operationId": "deleteDunningPolicy", "summary": "Remove a dunning policy", "parameters": [_NAME],
-                   "responses": {"204": {"description": "Removed"}, **_errors({**_AUTH, 404: "No such policy"})}},
+                   "responses": {"204": {"description": "Removed"}, **error_responses({**UNAUTHORIZED, 404: "No such policy"})}},
     },
     "/api/v1/dunning/preview": {
         "get": {
             "operationId": "previewDunning", "summary": "The reminders a run would send on a day (dry run: nothing stored or sent)",
             "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}}],
-            "responses": {"200": _json(_ANY, "The reminders due"), **_errors({400: "Bad date", **_AUTH})},
+            "responses": {"200": _json(_ANY, "The reminders due"), **error_responses({400: "Bad date", **UNAUTHORIZED})},
         }
     },
     "/api/v1/invoices/{invoice_id}/reminders": {
         "get": {
             "operationId": "listInvoiceReminders", "summary": "The invoice's dunning reminders", "parameters": [_INVOICE],
             "responses": {"200": _json({"type": "object", "properties": {"reminders": {"type": "array", "items": REMINDER_SCHEMA}}}, "Reminders"),
-                          **_errors({**_AUTH, 404: "Unknown invoice"})},
+                          **error_responses({**UNAUTHORIZED, 404: "Unknown invoice"})},
         }
     },
     "/api/v1/invoices/{invoice_id}/reminders/{reminder_id}/letter": {
@@ -178,7 +172,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "operationId": "getReminderLetter", "summary": "A reminder's letter (PDF)",
             "parameters": [_INVOICE, {"name": "reminder_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The letter", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-                          **_errors({**_AUTH, 404: "Unknown invoice, reminder or letter"})},
+                          **error_responses({**UNAUTHORIZED, 404: "Unknown invoice, reminder or letter"})},
         }
     },
 }  # fmt: skip

@@ -13,7 +13,20 @@ from functools import cache
 from typing import Any
 
 from gateway import metadata
-from gateway.api import archive, bank_statements, conventions, delivery, dunning, inbound, listing, recurring, signatures, statuses, webhooks
+from gateway.api import (
+    archive,
+    bank_statements,
+    conventions,
+    delivery,
+    dunning,
+    inbound,
+    listing,
+    receivables,
+    recurring,
+    signatures,
+    statuses,
+    webhooks,
+)
 from gateway.api.problems import MEDIA_TYPE, PROBLEM_REQUIRED, problem_properties
 from gateway.model.schema import invoice_json_schema
 from gateway.store import models as db
@@ -431,6 +444,7 @@ def openapi_document() -> dict[str, Any]:
                 **bank_statements.OPENAPI_PATHS,
                 **dunning.OPENAPI_PATHS,
                 **recurring.OPENAPI_PATHS,
+                **receivables.OPENAPI_PATHS,
             },
             _errors(400)["400"],
         ),

@@ -157,6 +157,12 @@ def type_description(code: str) -> dict[str, Any]:
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": PROBLEM_REF}}
+UNAUTHORIZED = {401: "Missing, unknown or revoked API key"}
+
+
+def error_responses(reasons: dict[int, str]) -> dict[str, Any]:
+    """OpenAPI responses answered with a problem, from {status: what it means}."""
+    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
 
 
 def problem_properties() -> dict[str, Any]:

@@ -16,12 +16,11 @@ from gateway.api.context import archive, config, database, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.invoices import json_request
 from gateway.api.params import date_param
+from gateway.api.problems import UNAUTHORIZED, error_responses
 from gateway.recurring import service
 from gateway.recurring.models import ACTIVE, PAUSED, InvoiceSeries, Occurrence, Schedule
 from gateway.recurring.settings import RecurringSettings
 from gateway.store.models import ID_PATTERN, utcnow
-
-PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 bp = Blueprint("recurring", __name__, url_prefix="/api/v1/recurring")
 bp.before_request(authenticate)
@@ -129,39 +128,35 @@ SCHEDULE_REQUEST = {
 }
 
 
-def _errors(reasons: dict[int, str]) -> dict[str, Any]:
-    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
-
-
 def _json(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ANY}}}
 
 
-_AUTH = {401: "Missing, unknown or revoked API key"}
 _ID = {"name": "schedule_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/recurring/schedules": {
         "post": {"operationId": "createSchedule", "summary": "Create a recurring-invoice schedule",
                  "requestBody": {"required": True, "content": {"application/json": {"schema": SCHEDULE_REQUEST}}},
-                 "responses": {"201": _json("Created"), **_errors({400: "Malformed JSON", **_AUTH, 415: "Not JSON",
+                 "responses": {"201": _json("Created"), **error_responses({400: "Malformed JSON", **UNAUTHORIZED, 415: "Not JSON",
                                                                    422: "Refused: every problem by JSON pointer"})}},
-        "get": {"operationId": "listSchedules", "summary": "The tenant's schedules", "responses": {"200": _json("Schedules"), **_errors(_AUTH)}},
+        "get": {"operationId": "listSchedules", "summary": "The tenant's schedules",
+                "responses": {"200": _json("Schedules"), **error_responses(UNAUTHORIZED)}},
     },
     "/api/v1/recurring/schedules/{schedule_id}": {
         "get": {"operationId": "getSchedule", "summary": "A schedule and its occurrences", "parameters": [_ID],
-                "responses": {"200": _json("The schedule"), **_errors({**_AUTH, 404: "Unknown schedule"})}},
+                "responses": {"200": _json("The schedule"), **error_responses({**UNAUTHORIZED, 404: "Unknown schedule"})}},
     },
     "/api/v1/recurring/schedules/{schedule_id}/pause": {
         "post": {"operationId": "pauseSchedule", "summary": "Pause: occurrences passing meanwhile are skipped", "parameters": [_ID],
-                 "responses": {"200": _json("The schedule"), **_errors({**_AUTH, 404: "Unknown schedule"})}},
+                 "responses": {"200": _json("The schedule"), **error_responses({**UNAUTHORIZED, 404: "Unknown schedule"})}},
     },
     "/api/v1/recurring/schedules/{schedule_id}/resume": {
         "post": {"operationId": "resumeSchedule", "summary": "Resume a paused schedule", "parameters": [_ID],
-                 "responses": {"200": _json("The schedule"), **_errors({**_AUTH, 404: "Unknown schedule"})}},
+                 "responses": {"200": _json("The schedule"), **error_responses({**UNAUTHORIZED, 404: "Unknown schedule"})}},
     },
     "/api/v1/recurring/preview": {
         "get": {"operationId": "previewRecurring", "summary": "The occurrences a run would issue on a day (dry run)",
                 "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}}],
-                "responses": {"200": _json("Due occurrences"), **_errors({400: "Bad date", **_AUTH})}},
+                "responses": {"200": _json("Due occurrences"), **error_responses({400: "Bad date", **UNAUTHORIZED})}},
     },
 }  # fmt: skip

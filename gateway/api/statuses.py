@@ -23,7 +23,7 @@ from gateway.api.context import archive, db_session
 from gateway.api.errors import ApiError, json_response
 from gateway.api.idempotency import idempotent
 from gateway.api.invoices import json_request, own_invoice
-from gateway.api.problems import PROBLEM_CONTENT
+from gateway.api.problems import error_responses
 from gateway.lifecycle import codes, parties, service
 from gateway.lifecycle.events import Amount, StatusChange
 from gateway.lifecycle.models import LifecycleEvent
@@ -350,10 +350,6 @@ _IDEMPOTENCY_KEY = {
 }
 
 
-def _errors(reasons: dict[int, str]) -> dict[str, Any]:
-    return {str(status): {"description": text, "content": PROBLEM_CONTENT} for status, text in reasons.items()}
-
-
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/invoices/{invoice_id}/statuses": {
         "get": {
@@ -365,7 +361,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [_INVOICE_ID],
             "responses": {
                 "200": {"description": "The timeline", "content": {"application/json": {"schema": TIMELINE_SCHEMA}}},
-                **_errors({401: "Missing, unknown or revoked API key", 404: "Unknown invoice (or another tenant's)"}),
+                **error_responses({401: "Missing, unknown or revoked API key", 404: "Unknown invoice (or another tenant's)"}),
             },
         },
         "post": {
@@ -385,7 +381,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "headers": {"Location": {"schema": _STRING}},
                     "content": {"application/json": {"schema": RECORDED_SCHEMA}},
                 },
-                **_errors(
+                **error_responses(
                     {
                         400: "Malformed JSON",
                         401: "Missing, unknown or revoked API key",

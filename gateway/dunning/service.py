@@ -77,6 +77,14 @@ def reminders_of(session: Session, invoice_id: str) -> list[Reminder]:
     return list(session.scalars(select(Reminder).where(Reminder.invoice_id == invoice_id).order_by(Reminder.level)))
 
 
+def reminders_by_invoice(session: Session, tenant_id: int) -> dict[str, list[Reminder]]:
+    """The tenant's reminders of every state, by invoice and tier."""
+    found: dict[str, list[Reminder]] = {}
+    for reminder in session.scalars(select(Reminder).where(Reminder.tenant_id == tenant_id).order_by(Reminder.level)):
+        found.setdefault(reminder.invoice_id, []).append(reminder)
+    return found
+
+
 @dataclass(frozen=True)
 class Planned:
     """A tier due today for an invoice, with what it claims."""
@@ -141,9 +149,7 @@ def plan(session: Session, archive: Archive, tenant_id: int, as_of: date, settin
     policies = _policies(session, tenant_id)
     if not policies:
         return []
-    sent: dict[str, list[Reminder]] = {}
-    for reminder in session.scalars(select(Reminder).where(Reminder.tenant_id == tenant_id).order_by(Reminder.level)):
-        sent.setdefault(reminder.invoice_id, []).append(reminder)
+    sent = reminders_by_invoice(session, tenant_id)
     planned = []
     for invoice in _candidates(session, tenant_id, as_of):
         chosen = policies.get(invoice.buyer_siren or "") or policies.get(DEFAULT)

@@ -268,6 +268,22 @@ def timeline(session: Session, invoice: db.Invoice) -> list[tuple[db.StatusEvent
     return [(event, life) for event, life in rows]
 
 
+def first_applied(session: Session, tenant_id: int, status_codes: Iterable[str]) -> dict[str, dict[str, datetime]]:
+    """For each of the tenant's invoices, when each of `status_codes` was first applied to it (by its stated time)."""
+    rows = session.execute(
+        select(db.StatusEvent.invoice_id, db.StatusEvent.code, db.StatusEvent.time)
+        .join(db.Invoice, db.Invoice.id == db.StatusEvent.invoice_id)
+        .outerjoin(LifecycleEvent, LifecycleEvent.status_event_id == db.StatusEvent.id)
+        .where(db.Invoice.tenant_id == tenant_id, db.StatusEvent.code.in_(list(status_codes)))
+        .where(or_(LifecycleEvent.status_event_id.is_(None), LifecycleEvent.applied))
+        .order_by(db.StatusEvent.id)
+    )
+    first: dict[str, dict[str, datetime]] = {}
+    for invoice_id, code, time in rows:
+        first.setdefault(invoice_id, {}).setdefault(code, time)
+    return first
+
+
 def stated_early(events: Iterable[db.StatusEvent]) -> set[int]:
     """The ids of events (in recorded order) whose stated time precedes that of an event recorded before them.
 
