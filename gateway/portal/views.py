@@ -629,5 +629,6 @@ def change_account(user_id: int) -> Response | tuple[str, int]:
 
 
 from gateway.portal import payments as _payments  # noqa: E402, F401  (its routes join this blueprint)
+from gateway.portal import receivables as _receivables  # noqa: E402, F401
 from gateway.portal import recurring as _recurring  # noqa: E402, F401
 from gateway.portal import reminders as _reminders  # noqa: E402, F401

@@ -134,10 +134,15 @@ class TierOutcome:
     paid: int = 0
     delays: list[int] = field(default_factory=list)  # days from the reminder to the payment
 
+    @property
+    def median_days(self) -> Decimal | None:
+        return Decimal(median(self.delays)) if self.delays else None
+
     def to_json(self) -> dict[str, object]:
+        days = self.median_days
         return {
             "level": self.level, "tier": self.tier, "reached": self.reached, "paid": self.paid,
-            "paid_rate": _percent(self.paid, self.reached), "median_days_to_pay": median(self.delays) if self.delays else None,
+            "paid_rate": _percent(self.paid, self.reached), "median_days_to_pay": str(days) if days is not None else None,
         }  # fmt: skip
 
 
