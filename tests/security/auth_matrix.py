@@ -60,6 +60,7 @@ PORTAL_PERMISSIONS: dict[str, str | None] = {
     "portal.payments": None,
     "portal.reminder_letter": None,
     "portal.recurring": None,
+    "portal.receivables": None,
     "portal.upload_statement": OPERATE,
     "portal.decide": OPERATE,
     "portal.users": ADMINISTER,
