@@ -1,7 +1,7 @@
 """The 13-week cash forecast: when each open invoice is likely to be paid, from its buyer's learned behaviour.
 
-For an invoice still owed on day D, due on E, its buyer's past days late L give the payment days E + L; those before D
-did not happen (it is still owed), the others are its distribution.  Week k (D + 7k … D + 7k + 6) expects
+For an invoice still owed at the end of day D, due on E, its buyer's past days late L give the payment days E + L; those
+until D did not happen (it is still owed), the later ones are its distribution.  Week k (D + 1 + 7k … D + 7 + 7k) expects
 Σ amount × P(week k); its interval (80 %) treats the invoices as independent payments: Σ amount² × p (1 − p) is the
 variance.  An invoice already later than anything its buyer ever did is *doubtful* and not forecast; one in dispute
 (207) waits for its resolution and is not forecast either.  Both are shown beside the weeks.
@@ -66,25 +66,25 @@ class Forecast:
 def distribution(item: Item, behaviour: Behaviour, as_of: date) -> list[Decimal] | None:
     """P(paid in week k) for k in 0 … WEEKS − 1, then P(later); None when no past behaviour is that late."""
     possible = [(item.due_date + timedelta(days=late) - as_of).days for late in behaviour.samples]
-    possible = [days for days in possible if days >= 0]
+    possible = [days for days in possible if days >= 1]
     if not possible:
         return None
     counts = [0] * (WEEKS + 1)
     for days in possible:
-        counts[min(days // 7, WEEKS)] += 1
+        counts[min((days - 1) // 7, WEEKS)] += 1
     return [Decimal(count) / len(possible) for count in counts]
 
 
 def forecast(items: list[Item], as_of: date, behaviours: dict[str, Behaviour] | None = None) -> Forecast:
     behaviours = behaviours if behaviours is not None else learn(items, as_of)
-    result = Forecast(as_of, [Week(as_of + timedelta(weeks=k)) for k in range(WEEKS)])
+    result = Forecast(as_of, [Week(as_of + timedelta(days=1, weeks=k)) for k in range(WEEKS)])
     for behaviour in behaviours.values():
         result.sources[behaviour.source] = result.sources.get(behaviour.source, 0) + 1
     for item in items:
         owed = item.outstanding(as_of)
         if owed <= 0:
             continue
-        if item.disputed is not None:
+        if item.in_dispute(as_of):
             result.disputed += owed
             continue
         chances = distribution(item, behaviours[item.buyer], as_of)

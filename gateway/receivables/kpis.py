@@ -46,7 +46,7 @@ class Aging:
 
     def add(self, item: Item, amount: Decimal, as_of: date) -> None:
         self.buckets[bucket_of((as_of - item.due_date).days)] += amount
-        self.disputed += amount if item.disputed is not None else ZERO
+        self.disputed += amount if item.in_dispute(as_of) else ZERO
         self.invoices += 1
 
     def to_json(self) -> dict[str, object]:
@@ -113,8 +113,8 @@ def _percent(part: int, whole: int) -> str:
 def rates(items: Iterable[Item], as_of: date) -> dict[str, object]:
     """Of the invoices issued in the twelve months until `as_of`: how many were disputed, refused, rejected."""
     issued = [i for i in items if as_of - RATE_WINDOW < i.issue_date <= as_of]
-    disputed = sum(1 for i in issued if i.disputed is not None)
-    refused = sum(1 for i in issued if i.refused is not None)
+    disputed = sum(1 for i in issued if i.in_dispute(as_of))
+    refused = sum(1 for i in issued if i.refused_by(as_of))
     rejected = sum(1 for i in issued if i.rejected)
     return {
         "from": (as_of - RATE_WINDOW + timedelta(days=1)).isoformat(), "to": as_of.isoformat(), "issued": len(issued),

@@ -60,9 +60,15 @@ class Item:
 
     def outstanding(self, as_of: date) -> Decimal:
         """What is still owed on `as_of` (0 before its issue, after its refusal or for a rejected invoice)."""
-        if self.issue_date > as_of or self.rejected or (self.refused is not None and self.refused <= as_of):
+        if self.issue_date > as_of or self.rejected or self.refused_by(as_of):
             return ZERO
         return max(self.total - self.paid(as_of), ZERO)
+
+    def in_dispute(self, as_of: date) -> bool:
+        return self.disputed is not None and self.disputed <= as_of
+
+    def refused_by(self, as_of: date) -> bool:
+        return self.refused is not None and self.refused <= as_of
 
     @property
     def settled_on(self) -> date | None:

@@ -75,7 +75,7 @@ def score(buyer_items: list[Item], late: list[int], as_of: date) -> Risk:
     owed = sum((i.outstanding(as_of) for i in buyer_items), ZERO)
     old = sum((i.outstanding(as_of) for i in buyer_items if (as_of - i.due_date).days > 60), ZERO)
     recent = [i for i in buyer_items if as_of - RATE_WINDOW < i.issue_date <= as_of]
-    disputed = sum(1 for i in recent if (i.disputed is not None and i.disputed <= as_of) or i.refused is not None)
+    disputed = sum(1 for i in recent if i.in_dispute(as_of) or i.refused_by(as_of))
     reminded = sum(1 for i in recent if any(r.on <= as_of for r in i.reminders))
     late = late + [(as_of - i.due_date).days for i in buyer_items if i.due_date < as_of and i.outstanding(as_of) > 0]
     typical = Decimal(median(late)) if late else None

@@ -26,7 +26,7 @@ def test_a_regular_payer_is_expected_in_one_week_with_no_spread():
     history = [_paid("A", DAY - timedelta(days=30 * k), 10) for k in range(1, 6)]
     result = forecast([*history, _open("A", DAY + timedelta(days=4))], DAY)
     weeks = [w for w in result.weeks if w.expected]
-    assert [(w.start, w.expected, w.interval) for w in weeks] == [(DAY + timedelta(days=14), Decimal("1000.00"), (Decimal("1000.00"),) * 2)]
+    assert [(w.start, w.expected, w.interval) for w in weeks] == [(DAY + timedelta(days=8), Decimal("1000.00"), (Decimal("1000.00"),) * 2)]
     assert result.sources == {OWN: 1}
 
 
@@ -53,7 +53,7 @@ def test_a_new_buyer_borrows_the_portfolio_and_an_empty_ledger_the_terms():
     behaviours = learn([*history, new], DAY)
     assert (behaviours["E"].source, behaviours["E"].median) == (PORTFOLIO, 70)
     result = forecast([*history, new], DAY, behaviours)
-    assert result.weeks[10].expected == Decimal("1000.00")  # due + 70 days = DAY + 72: week 10
+    assert result.weeks[10].expected == Decimal("1000.00")  # due + 70 days = DAY + 72: in week 10 (days 71 to 77 after DAY)
     assert learn([new], DAY)["E"].source == TERMS
     assert forecast([new], DAY).weeks[0].expected == Decimal("1000.00")  # taken at its word: on its due date
 
