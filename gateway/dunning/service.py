@@ -268,7 +268,8 @@ def _context(owed: Receivable, reminder: Reminder, tier: policy.Tier, language: 
         "law": {"rate": Decimal(detail["rate"]), "rate_basis": law.BASES[detail["rate_basis"]][language],
                 "indemnity_basis": law.INDEMNITY_BASES[owed.public][language]},
         "payment": {"iban": account.account_id if account else None, "bic": account.bank_id if account else None,
-                    "reference": (payment.remittance_information if payment else None) or invoice.number},
+                    "reference": (payment.remittance_information if payment else None) or invoice.number,
+                    "link": payment.link if payment else None},
     }  # fmt: skip
 
 

@@ -54,6 +54,7 @@ _FR_FACTS = (
     "{% endif %}"
     "{% if payment.iban %}\nVirement sur le compte {{ payment.iban }}{% if payment.bic %} (BIC {{ payment.bic }}){% endif %}"
     "{% if payment.reference %}, en rappelant la référence {{ payment.reference }}{% endif %}.\n{% endif %}"
+    "{% if payment.link %}Payer en ligne : {{ payment.link }}\n{% endif %}"
 )
 _EN_FACTS = (
     "Invoice {{ invoice.number }} of {{ invoice.issue_date|day('en') }}, due on {{ invoice.due_date|day('en') }} "
@@ -66,6 +67,7 @@ _EN_FACTS = (
     "{% endif %}"
     "{% if payment.iban %}\nPlease pay by transfer to {{ payment.iban }}{% if payment.bic %} (BIC {{ payment.bic }}){% endif %}"
     "{% if payment.reference %}, quoting {{ payment.reference }}{% endif %}.\n{% endif %}"
+    "{% if payment.link %}Pay online: {{ payment.link }}\n{% endif %}"
 )
 DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
     "friendly": {
@@ -130,7 +132,8 @@ def sample_context() -> dict[str, Any]:
         "amounts": {"claimed": Decimal("14947.54"), "penalties": Decimal("60.12"), "indemnity": Decimal("40.00"), "total": Decimal("15047.66")},
         "law": {"rate": Decimal("12.15"), "rate_basis": "taux BCE + 10 points, art. L441-10 C. com.",
                 "indemnity_basis": "art. L441-10 et D441-5 C. com."},
-        "payment": {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "RF18F2026000142"},
+        "payment": {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "RF18F2026000142",
+                    "link": "https://pay.example/F2026-000142"},
     }  # fmt: skip
 
 

@@ -157,6 +157,7 @@ LABELS: dict[str, dict[str, str]] = {
         "creditor_id": "Identifiant créancier SEPA",
         "debited_account": "Compte débité",
         "remittance": "Référence à rappeler",
+        "pay_online": "Payer en ligne",
         "pay_by_code": "Payer par virement SEPA : scannez ce code avec l'application de votre banque (IBAN, montant et référence remplis)",
         "payment_terms": "Conditions de paiement",
         "payee": "Bénéficiaire du paiement",
@@ -250,6 +251,7 @@ LABELS: dict[str, dict[str, str]] = {
         "creditor_id": "SEPA creditor identifier",
         "debited_account": "Debited account",
         "remittance": "Payment reference",
+        "pay_online": "Pay online",
         "pay_by_code": "Pay by SEPA credit transfer: scan this code with your banking app (IBAN, amount and reference filled in)",
         "payment_terms": "Payment terms",
         "payee": "Payee",
@@ -491,6 +493,7 @@ class Run:
     bold: bool = False
     size: float = BODY
     colour: Colour = INK
+    link: str | None = None  # a URI the text opens (a link annotation over each of its lines)
 
 
 @dataclass(frozen=True)
@@ -678,6 +681,8 @@ class InvoiceDocument(FPDF):
             text_width = self.get_string_width(text) if plain else self._shaped_width(text)
         height = line_height(run.size)
         left = x + width - PADX - text_width if align == "R" else x + PADX
+        if run.link:
+            self.link(left, top, text_width, height, run.link)
         if plain:
             self.text(left, top + 0.5 * height + 0.3 * self.font_size, text)
             return
@@ -748,12 +753,13 @@ class InvoiceDocument(FPDF):
             for start in range(0, len(items), columns)
         ]
 
-    def pair_rows(self, items: Sequence[tuple[str, str]], x: float, width: float, label_width: float) -> list[list[Block]]:
+    def pair_rows(self, items: Sequence[tuple[str, str | Run]], x: float, width: float, label_width: float) -> list[list[Block]]:
         """Label-beside-value items (payment details)."""
         return [
-            [Block(x, label_width, [Run(label, size=SMALL, colour=MUTED)]), Block(x + label_width, width - label_width, [Run(value)])]
+            [Block(x, label_width, [Run(label, size=SMALL, colour=MUTED)]),
+             Block(x + label_width, width - label_width, [value if isinstance(value, Run) else Run(value)])]
             for label, value in items
-        ]
+        ]  # fmt: skip
 
     def rows_height(self, rows: Sequence[Sequence[Block]], gap: float) -> float:
         return sum(self.blocks_height(row) + gap for row in rows)
@@ -1299,9 +1305,9 @@ class InvoiceRenderer:
         return PaymentCode(modules(request), Run(self.t("pay_by_code"), size=SMALL, colour=MUTED))
 
     # BG-16 payment instructions, BT-9, BT-20, BG-10 payee
-    def payment_items(self) -> list[tuple[str, str]]:
+    def payment_items(self) -> list[tuple[str, str | Run]]:
         invoice = self.invoice
-        items: list[tuple[str, str]] = []
+        items: list[tuple[str, str | Run]] = []
         if invoice.payment:
             items += self.payment_means_items(invoice.payment)
         if invoice.due_date:
@@ -1314,9 +1320,9 @@ class InvoiceRenderer:
             items.append((self.t("payment_terms"), invoice.payment_terms))
         return items
 
-    def payment_means_items(self, payment: PaymentInstructions) -> list[tuple[str, str]]:
+    def payment_means_items(self, payment: PaymentInstructions) -> list[tuple[str, str | Run]]:
         means = PAYMENT_MEANS[self.language].get(payment.means_code, payment.means_code)
-        items = [(self.t("payment_means"), f"{means} — {payment.means_text}" if payment.means_text else means)]
+        items: list[tuple[str, str | Run]] = [(self.t("payment_means"), f"{means} — {payment.means_text}" if payment.means_text else means)]
         for account in payment.credit_transfers:
             is_iban = bool(IBAN.fullmatch(account.account_id))
             items.append((self.t("iban" if is_iban else "account"), format_iban(account.account_id) if is_iban else account.account_id))
@@ -1338,6 +1344,8 @@ class InvoiceRenderer:
                 items.append((self.t("debited_account"), format_iban(debit.debited_account_id)))
         if payment.remittance_information:
             items.append((self.t("remittance"), payment.remittance_information))
+        if payment.link:
+            items.append((self.t("pay_online"), Run(payment.link, colour=ACCENT, link=payment.link)))
         return items
 
     # French mandatory mentions (BT-8, BT-23, reverse charge, notes PMT/PMD/AAB), BG-11, other notes

@@ -169,6 +169,12 @@ class PaymentInstructions:
     credit_transfers: list[CreditTransfer] = term("BG-17", "Credit transfer accounts.", [])
     card: PaymentCard | None = term("BG-18", "Payment card.")
     direct_debit: DirectDebit | None = term("BG-19", "Direct debit.")
+    link: str | None = term(
+        "",
+        "A page where the buyer pays online (https), printed on the readable page and offered in reminders. No EN 16931 term "
+        "carries it: it is not written in the CII or the UBL.",
+        schema={"pattern": r"^https://[^\s/?#]+[^\s]*$", "maxLength": 2000},
+    )
 
 
 @dataclass

@@ -57,7 +57,7 @@ def _object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     for f in dataclasses.fields(cls):
         schema = _type_schema(hints[f.name], defs)
         # A $ref with siblings is fine in 2020-12; keep the term documented at the use site.
-        properties[f.name] = {**schema, **_describe(f.metadata)}
+        properties[f.name] = {**schema, **f.metadata.get("schema", {}), **_describe(f.metadata)}
         if f.metadata.get("required"):
             required.append(f.name)
     out: dict[str, Any] = {

@@ -62,7 +62,8 @@ def template_of(invoice: dict[str, Any]) -> dict[str, Any]:
     for line in template.get("lines", []):
         line.pop("net_amount", None)
     if isinstance(template.get("payment"), dict):
-        template["payment"].pop("remittance_information", None)  # it names one invoice: each occurrence names its own
+        for one_invoice in ("remittance_information", "link"):  # they name one invoice: each occurrence has its own
+            template["payment"].pop(one_invoice, None)
     if "vat_breakdown" in template:
         keep = ("category", "rate", "exemption_reason", "exemption_reason_code")
         template["vat_breakdown"] = [{k: v for k, v in entry.items() if k in keep} for entry in template["vat_breakdown"]]

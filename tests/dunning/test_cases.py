@@ -20,6 +20,7 @@ from gateway.lifecycle.events import StatusChange
 from gateway.routing import directory
 from gateway.store import models as db
 from gateway.store.session import Database
+from tests.conftest import load_example
 from tests.dunning.helpers import POLICY, issue, messages_to
 
 DUE = date(2026, 8, 31)
@@ -143,3 +144,13 @@ def test_the_worker_runs_dunning_periodically_unless_turned_off(gateway_config, 
     finally:
         off_database.dispose()
     assert off is not None and off.get_job("dunning") is None
+
+
+def test_the_invoices_payment_link_is_offered_in_the_reminder(api, database, archive, smtp, mailer, settings):
+    since, link = len(smtp.messages), "https://pay.example.com/F/LINK-01?amount=14947.54"
+    payment = {**load_example("invoice-fr-b2b")["payment"], "link": link}
+    api.put("/api/v1/dunning/policies/356000000", json={**POLICY, "email": "link@boulangeries-martin.example"})
+    invoice = issue(api, database, archive, "LINK-01", DUE, payment=payment)
+    service.run(database, archive, mailer, settings, DUE + timedelta(days=7), tenant_id=_tenant(database, invoice["id"]).id)
+    [message] = messages_to(smtp, "link@boulangeries-martin.example", since)
+    assert f"Payer en ligne : {link}" in message.get_body().get_content()
