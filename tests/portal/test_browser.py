@@ -369,7 +369,8 @@ def test_every_page_fits_a_phone_without_sideways_scrolling(browser, site):
     base, world, _app = site
     context, page = _sign_in(browser, base, world.users[ADMINISTRATOR], viewport=PHONE)
     paths = ["/portal/", "/portal/invoices", f"/portal/invoices/{world.invoices['wrong_total']}", f"/portal/invoices/{world.invoices['valid']}"]
-    for path in [*paths, "/portal/payments", "/portal/recurring", "/portal/operations", "/portal/operations/webhooks", "/portal/users"]:
+    paths += ["/portal/payments", "/portal/receivables", "/portal/recurring", "/portal/operations", "/portal/operations/webhooks", "/portal/users"]
+    for path in paths:
         page.goto(f"{base}{path}")
         widths = page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], (path, widths)

@@ -22,7 +22,7 @@ from gateway.store import models as db
 from tests.api.conftest import Api, new_tenant_key
 from tests.dunning.conftest import smtp  # noqa: F401  (the loopback SMTP server the reminders go to)
 from tests.portal.conftest import PASSWORD, sign_in
-from tests.portal.test_browser import LAPTOP, _shot, _sign_in, browser  # noqa: F401  (the same Chromium)
+from tests.portal.test_browser import LAPTOP, PHONE, _shot, _sign_in, browser  # noqa: F401  (the same Chromium)
 from tests.portal.test_reminders import words
 from tests.receivables.history import AS_OF, BUYERS, tell
 
@@ -86,6 +86,11 @@ def test_the_charts_render_in_chromium(browser, portal_app, told):  # noqa: F811
         assert page.locator("#kpi-owed").inner_text() == i18n.format_amount(Decimal(aging["total"]["total"]), "EUR", "en")
         assert "Over 90 days" in page.locator("#aging").inner_text() and page.locator("#forecast-chart rect").count() == 13
         _shot(page, "receivables-en")
+        context.close()
+        context, page = _sign_in(browser, base, email, PHONE)
+        page.goto(base + PAGE)
+        assert page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
+        _shot(page, "receivables-phone-fr")
         context.close()
     finally:
         server.shutdown()
