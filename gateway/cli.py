@@ -21,6 +21,7 @@ from gateway.errors import InputError
 from gateway.jobs.cli import add_commands as add_delivery_commands
 from gateway.payments.cli import add_commands as add_payments_commands
 from gateway.portal.cli import add_commands as add_users_commands
+from gateway.receivables.cli import add_commands as add_receivables_commands
 from gateway.reception.inbound_cli import add_commands as add_inbound_commands
 from gateway.recurring.cli import add_commands as add_recurring_commands
 from gateway.signing.cli import add_commands as add_signing_commands
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_payments_commands(commands)  # payments import
     add_dunning_commands(commands)  # dunning run, dunning policy
     add_recurring_commands(commands)  # recurring run
+    add_receivables_commands(commands)  # receivables summary, aging, forecast, risks
 
     tenants = commands.add_parser("tenants", help="manage tenants", description="Manage tenants (the organisations using the gateway).")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")

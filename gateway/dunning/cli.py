@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from gateway.text_table import text_table
+
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 RUN_HELP = (
     "Send the dunning reminders due on a day (today by default) for one tenant or every tenant with a policy: for each "
@@ -27,8 +29,7 @@ def _table(planned: list[dict[str, Any]]) -> str:
     rows = [("invoice", "buyer", "tier", "late", "claimed", "penalties", "indemnity", "channels", "to")]
     rows += [(p["invoice_number"], p["buyer"][:28], p["tier"], f"{p['days_late']} d", f"{p['claimed']} {p['currency']}", p["penalties"],
               p["indemnity"], ",".join(p["channels"]), p["email"] or "-") for p in planned]  # fmt: skip
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return text_table(rows)
 
 
 def _context() -> tuple[Any, Any, Any]:

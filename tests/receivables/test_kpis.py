@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 
 import pytest
 
+from gateway.cli import main
+from gateway.store import models as db
 from tests.receivables.history import AS_OF, BUYERS, CASES, Case, tell
 
 ZERO = Decimal("0.00")
@@ -142,3 +145,21 @@ def test_bad_parameters_are_named(api):
 
 def test_another_tenant_sees_none_of_it(told, other_api):
     assert other_api.get(f"/api/v1/receivables/aging?as_of={AS_OF.isoformat()}").get_json()["buyers"] == []
+
+
+def test_the_command_line_prints_the_api_figures(told, database, gateway_config, monkeypatch, capsys, tmp_path):
+    api = told
+    with database.session() as session:
+        tenant = session.get(db.Invoice, CASES[0].id).tenant.name
+    for name, value in (("DATA_DIR", gateway_config.data_dir), ("DATABASE_URL", gateway_config.database_url), ("CONFIG_DIR", tmp_path)):
+        monkeypatch.setenv(f"GATEWAY_{name}", str(value))
+    day = ["--tenant", tenant, "--as-of", AS_OF.isoformat()]
+    assert main(["receivables", "summary", *day]) == 0
+    assert json.loads(capsys.readouterr().out) == api.get(f"/api/v1/receivables/summary?as_of={AS_OF.isoformat()}").get_json()
+    assert main(["receivables", "aging", *day, "--csv"]) == 0
+    api_csv = api.get(f"/api/v1/receivables/aging?as_of={AS_OF.isoformat()}&format=csv").get_data(as_text=True)
+    assert capsys.readouterr().out.splitlines() == api_csv.splitlines()
+    assert main(["receivables", "risks", *day]) == 0
+    table = capsys.readouterr().out
+    assert all(name in table for _, name in BUYERS) and "score" in table.splitlines()[1]
+    assert main(["receivables", "forecast", "--tenant", "nobody"]) == 2 and "No tenant named 'nobody'" in capsys.readouterr().err
