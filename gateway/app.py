@@ -6,7 +6,21 @@ import logging
 
 from flask import Flask
 
-from gateway.api import archive, bank_statements, delivery, dunning, inbound, invoices, meta, receivables, recurring, signatures, statuses, webhooks
+from gateway.api import (
+    archive,
+    bank_statements,
+    delivery,
+    dunning,
+    inbound,
+    invoices,
+    meta,
+    receivables,
+    recurring,
+    risk,
+    signatures,
+    statuses,
+    webhooks,
+)
 from gateway.api.context import ARCHIVE, EXTENSION, SIGNER, close_session
 from gateway.api.errors import register_error_handlers
 from gateway.archive.service import Archive
@@ -40,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(bank_statements.bp)
     app.register_blueprint(dunning.bp)
     app.register_blueprint(receivables.bp)
+    app.register_blueprint(risk.bp)
     app.register_blueprint(recurring.bp)
     app.register_blueprint(portal_views.bp)
     return app

@@ -41,6 +41,7 @@ from gateway.lifecycle.events import StatusChange
 from gateway.model.invoice import Invoice
 from gateway.model.serialize import to_json
 from gateway.reception.models import ACCEPTED, CHANNELS, REJECTED, UNREADABLE, Reception
+from gateway.risk import service as risk
 from gateway.store import models as db
 from gateway.store.models import utcnow
 from gateway.webhooks import sender as webhooks
@@ -169,7 +170,10 @@ def _store(
     )
     session.add(reception)
     session.flush()
-    webhooks.enqueue(session, row, "invoice.received", {"reception": reception_data(reception)})
+    data: dict[str, Any] = {"reception": reception_data(reception)}
+    if status == ACCEPTED:  # a rejected invoice is not the buyer's to pay: it never joins the supplier's history
+        data["risk"] = risk.assessment_json(risk.assess(session, row, invoice, reception.document_sha256))
+    webhooks.enqueue(session, row, "invoice.received", data)
     return Received(row, status, reasons, reception.duplicate_of, reception)
 
 

@@ -170,7 +170,8 @@ class Thresholds:
     known_after: int = 3
 
 
-def level(findings: list[Finding], history_size: int, thresholds: Thresholds = Thresholds()) -> tuple[int, str]:
+def level(findings: list[Finding], history_size: int, thresholds: Thresholds | None = None) -> tuple[int, str]:
+    thresholds = thresholds or Thresholds()
     score = min(100, sum(f.points for f in findings))
     if score >= thresholds.hold:
         return score, HOLD
