@@ -43,6 +43,7 @@ BLOB_REFERENCES = (
     ("ppf_reports", "message_sha256"),
     ("bank_statements", "sha256"),  # archived too (the archive entry keeps it); named for completeness
     ("dunning_reminders", "letter_sha256"),  # archived too, like the statements
+    ("risk_observations", "document_sha256"),  # the received document, also named by its reception
 )
 _BLOB_NAME = re.compile(r"[0-9a-f]{62}\.bin")
 _FOLDER_NAME = re.compile(r"[0-9a-f]{2}")
