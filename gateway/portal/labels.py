@@ -3,6 +3,8 @@ delivery and webhook states, status sources, routing steps."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 
 from gateway.lifecycle import codes, service
@@ -190,3 +192,33 @@ def match_evidence(evidence: dict) -> list[tuple[str, str]]:
     if evidence.get("learned"):
         pairs.append((_("Payer"), _("recognised by an earlier match")))
     return pairs
+
+
+def risk_finding(finding: dict[str, Any]) -> str:
+    """A risk finding (`gateway.risk.checks`) in the reader's language, from its kind and its evidence."""
+    evidence: dict[str, Any] = finding.get("evidence") or {}
+    known = ", ".join(evidence.get("known", []))
+    texts = {
+        "duplicate_document": _("The same document was received before, as invoice {invoice}.", invoice=evidence.get("invoice")),
+        "duplicate_number": _("The supplier already sent this number, as {earlier}.", earlier=evidence.get("earlier")),
+        "possible_duplicate": _("Invoice {invoice} of {day} has the same amount ({amount}).", invoice=evidence.get("invoice"),
+                                day=evidence.get("issue_date"), amount=evidence.get("amount")),
+        "iban_changed": _("Payment is asked to {iban}; the supplier's earlier invoices were paid to {known}. Check the change with the "
+                          "supplier through a channel you already know before paying.", iban=evidence.get("iban"), known=known),
+        "invalid_iban": _("The IBAN {iban} is not valid (wrong check digits).", iban=evidence.get("iban")),
+        "iban_country": _("The IBAN is an account in {country}; the seller is in {seller}.", country=str(evidence.get("iban", ""))[:2],
+                          seller=evidence.get("seller_country")),
+        "invalid_identifier": _("An identifier of the seller fails its check (SIREN {siren}, VAT number {vat})."
+                                , siren=evidence.get("siren") or "—", vat=evidence.get("vat_id") or "—"),
+        "amount_outlier": _("{amount} is far from the supplier's usual {median} ({count} earlier invoices).", amount=evidence.get("amount"),
+                            median=evidence.get("median"), count=evidence.get("invoices")),
+        "round_amount": _("A round amount ({amount}).", amount=evidence.get("amount")),
+        "weekend": _("Issued on a weekend ({day}).", day=evidence.get("issue_date")),
+    }  # fmt: skip
+    return texts.get(str(finding.get("kind")), str(finding.get("explanation", "")))
+
+
+def risk_level(level: str) -> str:
+    """Where the risk checks route an incoming invoice, in the reader's language."""
+    names = {"auto_approve": _("can be approved"), "normal": _("to review as usual"), "hold": _("on hold: check before paying")}
+    return names.get(level, level)

@@ -67,6 +67,8 @@ from gateway.portal.labels import (
     payment_state,
     place_name,
     reminder_label,
+    risk_finding,
+    risk_level,
     role_name,
     routing_step,
     source_name,
@@ -76,6 +78,7 @@ from gateway.portal.labels import (
 from gateway.portal.models import ROLES, PortalUser
 from gateway.portal.proofs import InvoiceEvidence, archive_entries, verify_invoice
 from gateway.portal.terms import reason_name, term_name
+from gateway.risk import service as risk
 from gateway.secret_files import load_or_create_secret
 from gateway.store import models as db
 from gateway.texts import N_
@@ -214,6 +217,8 @@ def _template_context() -> dict[str, Any]:
         "stored_amount": lambda text, currency: i18n.format_amount(Decimal(text), currency, lang),
         "stored_day": lambda text: i18n.format_date(date.fromisoformat(text), lang),
         "status_label": status_label,
+        "risk_finding": risk_finding,
+        "risk_level": risk_level,
         "term_name": lambda term: term_name(term, lang),
         "place_name": place_name,
         "reason_name": lambda code: reason_name(code, lang),
@@ -402,6 +407,7 @@ def _render_invoice(row: db.Invoice, evidence: InvoiceEvidence | None = None, fo
         match_rule=match_rule,
         reminders=dunning.reminders_of(db_session(), row.id) if effects.payable(row) else None,
         reminder_label=reminder_label,
+        risk=risk.assessment_of(db_session(), row.id) if row.direction == "incoming" else None,
     )
     return page, code
 
