@@ -10,6 +10,8 @@ person can check, with the evidence; none changes anything.
 | `iban_changed` | high | its bank account is not one of those of the supplier's earlier invoices |
 | `invalid_iban` | high | the IBAN's check digits (ISO 13616) are wrong |
 | `iban_country` | medium | the IBAN's country is not the seller's |
+| `address_changed` | low | the seller's postal address is not the one of its latest earlier invoice |
+| `vat_rate` | medium | a French seller charges a standard-rate (S) VAT rate France does not have |
 | `invalid_identifier` | high | a SIREN or SIRET fails its checksum, or the French VAT number is not the SIREN's |
 | `amount_outlier` | medium | the amount is far outside the supplier's history (robust z-score of its logarithm: median and MAD) |
 | `round_amount`, `weekend` | info | weak signals, shown, worth few points |
@@ -38,6 +40,8 @@ OUTLIER_HISTORY = 12  # invoices of the supplier before amounts are compared
 MAD_TO_SIGMA = Decimal("1.4826")
 MIN_SPREAD = Decimal("0.05")  # a supplier whose amounts never vary: 6 × 5 % in log terms, i.e. about a third off its usual amount
 ROUND = Decimal(1000)
+# Article 278 ff. CGI: 20, 10, 5.5 and 2.1 %; Corsica (297) 13, 10, 2.1, 0.9 %; Guadeloupe, Martinique, Réunion (296) 8.5, 2.1, 1.75, 1.05 %.
+FRENCH_RATES = frozenset(Decimal(r) for r in ("20", "10", "5.5", "2.1", "13", "0.9", "8.5", "1.75", "1.05"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class History:
     amounts: list[Decimal] = field(default_factory=list)  # sorted
     logs: list[Decimal] = field(default_factory=list)  # the natural logarithms of the positive amounts, sorted
     by_amount: dict[Decimal, list[tuple[date, str]]] = field(default_factory=dict)
+    address: str = ""  # of the latest invoice that gave one
 
     def learn(self, facts: Facts, trusted_iban: bool) -> None:
         """Add an invoice; its IBAN only when `trusted_iban` (a changed account is learnt once a person approved it)."""
@@ -73,6 +78,7 @@ class History:
             self.documents.setdefault(facts.document_sha256, facts.number)
         if facts.iban and trusted_iban:
             self.ibans.setdefault(facts.iban, facts.number)
+        self.address = facts.address or self.address
         if not facts.credit_note:
             insort(self.amounts, facts.total)
             if facts.total > 0:
@@ -132,6 +138,19 @@ def _identifiers(facts: Facts) -> list[Finding]:
     ]
 
 
+def _seller(facts: Facts, history: History) -> list[Finding]:
+    found = []
+    if facts.address and history.address and facts.address != history.address:
+        found.append(Finding("address_changed", LOW, "The seller's postal address differs from the one on its latest earlier invoice.",
+                             {"address": facts.address, "earlier": history.address}))  # fmt: skip
+    odd = sorted({rate for category, rate in facts.vat_rates if category == "S" and rate.normalize() not in FRENCH_RATES})
+    if facts.country == "FR" and odd:
+        shown = ", ".join(f"{rate.normalize()} %" for rate in odd)
+        found.append(Finding("vat_rate", MEDIUM, f"Standard-rated VAT at {shown}: not a rate France applies (art. 278 ff. CGI).",
+                             {"rates": [str(rate) for rate in odd]}))  # fmt: skip
+    return found
+
+
 def _amount(facts: Facts, history: History) -> list[Finding]:
     found = []
     logs = history.logs
@@ -154,7 +173,7 @@ def _amount(facts: Facts, history: History) -> list[Finding]:
 
 def check(facts: Facts, history: History) -> list[Finding]:
     """Every finding on an invoice, given its supplier's history before it."""
-    return [*_duplicates(facts, history), *_bank(facts, history), *_identifiers(facts), *_amount(facts, history)]
+    return [*_duplicates(facts, history), *_bank(facts, history), *_identifiers(facts), *_seller(facts, history), *_amount(facts, history)]
 
 
 AUTO_APPROVE, NORMAL, HOLD = "auto_approve", "normal", "hold"

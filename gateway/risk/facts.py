@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES, Invoice
+from gateway.model.invoice import CREDIT_NOTE_TYPE_CODES, Invoice, Party
 from gateway.payments.references import name_key
 
 GROUPS = re.compile(r"[A-Z]+|[0-9]+")
@@ -35,6 +35,8 @@ class Facts:
     siren: str | None
     sirets: tuple[str, ...]
     vat_id: str | None
+    address: str = ""  # the seller's postal address folded (lines, post code, city): "" when it gives none
+    vat_rates: tuple[tuple[str, Decimal], ...] = ()  # (category, rate) of its VAT breakdown
 
     @property
     def key(self) -> str:
@@ -52,4 +54,12 @@ def facts_of(invoice: Invoice, siren: str | None, document_sha256: str | None) -
         iban=account.replace(" ", "").upper() if account else None, document_sha256=document_sha256,
         country=seller.address.country_code if seller.address else None, siren=siren,
         sirets=tuple(i.value for i in seller.identifiers if i.scheme == "0009"), vat_id=seller.vat_id,
+        address=address_key(seller), vat_rates=tuple((v.category, v.rate) for v in invoice.vat_breakdown if v.rate is not None),
     )  # fmt: skip
+
+
+def address_key(party: Party) -> str:
+    """A postal address however it is typed: its lines, post code and city folded, spaces and punctuation dropped."""
+    address = party.address
+    parts = (address.line1, address.line2, address.line3, address.postal_code, address.city) if address else ()
+    return "".join(ch for ch in name_key(" ".join(p for p in parts if p)) if ch.isalnum())

@@ -30,6 +30,7 @@ class RiskObservation(Base):
     iban: Mapped[str | None] = mapped_column(String(34))
     trusted_iban: Mapped[bool] = mapped_column(Boolean)  # False while a changed or invalid IBAN awaits a person
     document_sha256: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(Text)  # the seller's postal address folded ("" when none)
 
 
 class RiskAssessment(Base):

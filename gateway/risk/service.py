@@ -27,7 +27,7 @@ def history(session: Session, tenant_id: int, supplier: str) -> History:
     query = select(RiskObservation).where(RiskObservation.tenant_id == tenant_id, RiskObservation.supplier == supplier)
     for row in session.scalars(query.order_by(RiskObservation.issue_date, RiskObservation.invoice_id)):
         facts = Facts(row.supplier, "", row.number, row.issue_date, row.total, "", row.credit_note, row.iban, row.document_sha256,
-                      None, None, (), None)  # fmt: skip
+                      None, None, (), None, row.address)  # fmt: skip
         found.learn(facts, row.trusted_iban)
     return found
 
@@ -42,7 +42,7 @@ def assess(session: Session, invoice: db.Invoice, canonical: Invoice, document_s
         RiskObservation(
             invoice_id=invoice.id, tenant_id=invoice.tenant_id, supplier=facts.supplier, number=facts.number, issue_date=facts.issue_date,
             total=facts.total, credit_note=facts.credit_note, iban=facts.iban, document_sha256=document_sha256,
-            trusted_iban=not any(f.kind in UNTRUSTED for f in findings),
+            trusted_iban=not any(f.kind in UNTRUSTED for f in findings), address=facts.address,
         )
     )  # fmt: skip
     assessment = RiskAssessment(invoice_id=invoice.id, tenant_id=invoice.tenant_id, score=score, level=routed,

@@ -83,3 +83,18 @@ def test_the_level_routes_the_invoice():
     assert level(check(replace(BASE, iban="FR7630004000031234567890143", total=Decimal("1100.00")), history), 12) == (60, HOLD)
     medium = check(replace(BASE, number="F2026-000900", issue_date=date(2026, 1, 19), total=Decimal("1160.00")), history)
     assert level(medium, 12) == (30, NORMAL) and level(medium, 12, Thresholds(hold=30)) == (30, HOLD)
+
+
+def test_a_new_address_and_a_rate_france_does_not_have():
+    history = History()
+    history.learn(replace(BASE, address="12ruedelarepublique69002lyon"), trusted_iban=True)
+    moved = replace(BASE, number="F2026-000101", address="1avenuefoch75016paris", total=Decimal("1100.00"), document_sha256="b" * 64)
+    [finding] = check(moved, history)
+    assert (finding.kind, finding.severity, finding.evidence["earlier"]) == ("address_changed", "low", "12ruedelarepublique69002lyon")
+    assert _kinds(replace(moved, address="12ruedelarepublique69002lyon"), history) == []
+    rates = replace(
+        BASE, number="F2026-000102", total=Decimal("1100.00"), vat_rates=(("S", Decimal("19.60")), ("S", Decimal("20.00")), ("Z", Decimal("0")))
+    )
+    [vat] = check(rates, History())
+    assert vat.kind == "vat_rate" and "19.6 %" in vat.explanation and vat.evidence["rates"] == ["19.60"]
+    assert _kinds(replace(rates, country="DE", iban="DE89370400440532013000"), History()) == []  # another country's rates are its own

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("iban", sa.String(34), nullable=True),
         sa.Column("trusted_iban", sa.Boolean(), nullable=False),
         sa.Column("document_sha256", sa.String(64), nullable=True),
+        sa.Column("address", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("invoice_id", name="pk_risk_observations"),
     )
     op.create_index("ix_risk_observations_tenant_supplier", "risk_observations", ["tenant_id", "supplier"])
