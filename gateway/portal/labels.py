@@ -212,6 +212,8 @@ def risk_finding(finding: dict[str, Any]) -> str:
                                 , siren=evidence.get("siren") or "—", vat=evidence.get("vat_id") or "—"),
         "amount_outlier": _("{amount} is far from the supplier's usual {median} ({count} earlier invoices).", amount=evidence.get("amount"),
                             median=evidence.get("median"), count=evidence.get("invoices")),
+        "address_changed": _("The seller's postal address differs from the one on its latest earlier invoice."),
+        "vat_rate": _("Standard-rated VAT at {rates} %: not a rate France applies.", rates=", ".join(evidence.get("rates", []))),
         "round_amount": _("A round amount ({amount}).", amount=evidence.get("amount")),
         "weekend": _("Issued on a weekend ({day}).", day=evidence.get("issue_date")),
     }  # fmt: skip
