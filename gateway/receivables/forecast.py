@@ -1,10 +1,12 @@
 """The 13-week cash forecast: when each open invoice is likely to be paid, from its buyer's learned behaviour.
 
-For an invoice still owed at the end of day D, due on E, its buyer's past days late L give the payment days E + L; those
-until D did not happen (it is still owed), the later ones are its distribution.  Week k (D + 1 + 7k … D + 7 + 7k) expects
-Σ amount × P(week k); its interval (80 %) treats the invoices as independent payments: Σ amount² × p (1 − p) is the
-variance.  An invoice already later than anything its buyer ever did is *doubtful* and not forecast; one in dispute
-(207) waits for its resolution and is not forecast either.  Both are shown beside the weeks.
+For an invoice still owed at the end of day D, due on E (so d = D − E days late), its buyer's survival curve S
+(gateway.receivables.behaviour) gives the chance it is paid in week k (D + 1 + 7k … D + 7 + 7k) given that it is not
+paid yet: (S(d + 7k) − S(d + 7k + 7)) / S(d).  Week k expects Σ amount × P(week k); its interval (80 %) treats the
+invoices as independent payments: Σ amount² × p (1 − p) is the variance.  What the curve leaves unpaid after the
+latest payment its buyer ever made is *doubtful* (in part or, for an invoice already later than that, in full) and
+not forecast; an invoice in dispute (207) waits for its resolution and is not forecast either.  Both are shown beside
+the weeks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from gateway.receivables.behaviour import Behaviour, learn
+from gateway.receivables.behaviour import Behaviour, learn, survival
 from gateway.receivables.ledger import ZERO, Item
 
 WEEKS = 13
@@ -63,16 +65,17 @@ class Forecast:
         }  # fmt: skip
 
 
-def distribution(item: Item, behaviour: Behaviour, as_of: date) -> list[Decimal] | None:
-    """P(paid in week k) for k in 0 … WEEKS − 1, then P(later); None when no past behaviour is that late."""
-    possible = [(item.due_date + timedelta(days=late) - as_of).days for late in behaviour.samples]
-    possible = [days for days in possible if days >= 1]
-    if not possible:
+def distribution(item: Item, curve: tuple[list[int], list[Decimal]], as_of: date) -> list[Decimal] | None:
+    """P(paid in week k) for k in 0 … WEEKS − 1, P(later, as late as its buyer has been), and P(later than that: doubtful),
+    given that it is still owed on `as_of`; None when its buyer's curve leaves no chance it is still unpaid now."""
+    late = (as_of - item.due_date).days  # days late at the end of as_of (negative while not due)
+    alive = survival(curve, late)
+    if alive <= 0:
         return None
-    counts = [0] * (WEEKS + 1)
-    for days in possible:
-        counts[min((days - 1) // 7, WEEKS)] += 1
-    return [Decimal(count) / len(possible) for count in counts]
+    edges = [survival(curve, late + 7 * k) for k in range(WEEKS + 1)]
+    final = curve[1][-1] if curve[1] else alive
+    chances = [(edges[k] - edges[k + 1]) / alive for k in range(WEEKS)]
+    return [*chances, (edges[WEEKS] - final) / alive, final / alive]
 
 
 def forecast(items: list[Item], as_of: date, behaviours: dict[str, Behaviour] | None = None) -> Forecast:
@@ -80,6 +83,7 @@ def forecast(items: list[Item], as_of: date, behaviours: dict[str, Behaviour] | 
     result = Forecast(as_of, [Week(as_of + timedelta(days=1, weeks=k)) for k in range(WEEKS)])
     for behaviour in behaviours.values():
         result.sources[behaviour.source] = result.sources.get(behaviour.source, 0) + 1
+    curves = {buyer: behaviour.curve() for buyer, behaviour in behaviours.items()}
     for item in items:
         owed = item.outstanding(as_of)
         if owed <= 0:
@@ -87,7 +91,7 @@ def forecast(items: list[Item], as_of: date, behaviours: dict[str, Behaviour] | 
         if item.in_dispute(as_of):
             result.disputed += owed
             continue
-        chances = distribution(item, behaviours[item.buyer], as_of)
+        chances = distribution(item, curves[item.buyer], as_of)
         if chances is None:
             result.doubtful += owed
             continue
@@ -96,4 +100,5 @@ def forecast(items: list[Item], as_of: date, behaviours: dict[str, Behaviour] | 
             week.variance += owed * owed * p * (1 - p)
             week.invoices += 1 if p > 0 else 0
         result.beyond += owed * chances[WEEKS]
+        result.doubtful += owed * chances[WEEKS + 1]
     return result

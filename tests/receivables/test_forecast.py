@@ -74,3 +74,14 @@ def test_count_back_dso():
     assert (result.days, result.receivables, result.capped) == (Decimal("46.5"), Decimal("4500.00"), False)
     nothing_sold_since = dso([Item("OLD", "N", "A", "A", date(2020, 1, 1), date(2020, 1, 31), Decimal("10.00"))], date(2026, 8, 31))
     assert nothing_sold_since.capped and len(nothing_sold_since.months) == DSO_MONTHS
+
+
+def test_invoices_a_buyer_leaves_unpaid_weigh_on_its_curve():
+    paid = [_paid("G", DAY - timedelta(days=100 + 10 * k), 5) for k in range(4)]
+    unpaid = [_open("G", DAY - timedelta(days=40 + k)) for k in range(4)]  # 40 to 43 days late, still owed
+    new = _open("G", DAY + timedelta(days=3), "800.00")
+    result = forecast([*paid, *unpaid, new], DAY)
+    # Half of its invoices were paid 5 days late, half are not paid after 40 days: the new one is half expected in
+    # its second week, half doubtful — and so are the four still owed, already later than any payment it made.
+    assert result.weeks[1].expected == Decimal("400.00") and sum(w.expected for w in result.weeks) == Decimal("400.00")
+    assert result.doubtful == Decimal("4400.00")
