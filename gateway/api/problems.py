@@ -102,6 +102,10 @@ TYPES: dict[str, ProblemType] = {
     "invalid_schedule": ProblemType(
         422, "Invalid schedule", "The schedule is refused (a rule that never fires, a template error …): `errors` names each problem."
     ),
+    # Risk checks
+    "invalid_risk_settings": ProblemType(
+        422, "Invalid risk settings", "The risk thresholds are refused (not whole numbers from 0 to 100, or out of order): `errors` names each."
+    ),
     # The gateway
     "validation_unavailable": ProblemType(
         503, "Validation unavailable", "An official validation artefact could not run: nothing was accepted, retry later."

@@ -33,6 +33,18 @@ class RiskObservation(Base):
     address: Mapped[str] = mapped_column(Text)  # the seller's postal address folded ("" when none)
 
 
+class RiskSettings(Base):
+    """A tenant's thresholds (gateway.risk.checks.Thresholds); a tenant without a row has the defaults."""
+
+    __tablename__ = "risk_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    hold: Mapped[int] = mapped_column(Integer)
+    normal: Mapped[int] = mapped_column(Integer)
+    known_after: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class RiskAssessment(Base):
     """An incoming invoice's findings, as they were when it arrived."""
 

@@ -66,3 +66,16 @@ def test_an_outgoing_invoice_has_no_assessment(api):
     invoice_id = submit_outgoing(api, "OUT-RISK-1")
     response = api.get(f"/api/v1/invoices/{invoice_id}/risk")
     assert response.status_code == 404 and "no risk assessment" in response.get_json()["detail"]
+
+
+def test_a_tenant_sets_its_thresholds_and_bad_ones_are_named(api, other_api):
+    assert api.get("/api/v1/risk/settings").get_json() == {"hold": 60, "normal": 10, "known_after": 3}
+    refused = api.put("/api/v1/risk/settings", json={"hold": 5, "normal": 20, "known_after": -1, "auto": True})
+    assert refused.status_code == 422 and refused.get_json()["code"] == "invalid_risk_settings"
+    assert [e["pointer"] for e in refused.get_json()["errors"]] == ["/auto", "/known_after"]
+    assert [e["pointer"] for e in api.put("/api/v1/risk/settings", json={"hold": 5, "normal": 20}).get_json()["errors"]] == ["/normal"]
+    assert api.get("/api/v1/risk/settings").get_json()["hold"] == 60  # nothing changed
+    assert api.put("/api/v1/risk/settings", json={"known_after": 0, "normal": 50}).get_json() == {"hold": 60, "normal": 50, "known_after": 0}
+    _, first = _receive(api, _ubl("THR-2026-0001"))  # a new supplier, nothing found: approved at once under these settings
+    assert first["level"] == "auto_approve"
+    assert other_api.get("/api/v1/risk/settings").get_json()["known_after"] == 3  # another tenant keeps the defaults

@@ -39,6 +39,8 @@ OWN_TENANT_POSTS = {"api.create_invoice", "api.validate_only", "signatures.verif
 OWN_TENANT_POSTS |= {"webhooks.create_subscription", "bank_statements.post_statement", "recurring.post_schedule"}
 # A tenant's dunning policies are named by `default` or a buyer's SIREN: always the caller's own.
 OWN_TENANT_POSTS |= {"dunning.put_policy", "dunning.delete_policy"}
+# A tenant's risk thresholds are its own (no id in the path).
+OWN_TENANT_POSTS |= {"risk.put_settings"}
 # Routes whose JSON body names objects: another tenant's ids there are a 404 like in a path.
 OBJECTS_IN_BODY = {"inbound.ack_many"}
 # Portal views and the permission they need (None: any signed-in user of the tenant).

@@ -1,4 +1,4 @@
-"""Risk: each supplier's history of incoming invoices and each incoming invoice's assessment.
+"""Risk: each supplier's history of incoming invoices, each incoming invoice's assessment, each tenant's thresholds.
 
 Revision ID: 0880
 Revises: 0870
@@ -42,6 +42,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_risk_observations_tenant_supplier", "risk_observations", ["tenant_id", "supplier"])
     op.create_table(
+        "risk_settings",
+        sa.Column("tenant_id", sa.Integer(), sa.ForeignKey("tenants.id", name="fk_risk_settings_tenant_id_tenants"), nullable=False),
+        sa.Column("hold", sa.Integer(), nullable=False),
+        sa.Column("normal", sa.Integer(), nullable=False),
+        sa.Column("known_after", sa.Integer(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", name="pk_risk_settings"),
+    )
+    op.create_table(
         "risk_assessments",
         *_keys("risk_assessments"),
         sa.Column("score", sa.Integer(), nullable=False),
@@ -55,4 +64,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("risk_assessments")
+    op.drop_table("risk_settings")
     op.drop_table("risk_observations")
