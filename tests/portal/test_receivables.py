@@ -80,6 +80,10 @@ def test_the_charts_render_in_chromium(browser, portal_app, told):  # noqa: F811
         assert page.locator("#aging-table tbody tr").count() == len(aging["buyers"]) == 3
         assert page.locator("#risk-table tbody tr").count() == 3
         _shot(page, "receivables-fr")
+        page.locator("#aging-table").get_by_role("link", name="Hôtel Dupont SAS").click()  # the buyer's invoices
+        page.wait_for_url("**/portal/invoices?**")
+        assert page.locator("#invoice-table tbody tr").count() == 4  # RCV-06 to RCV-09
+        page.goto(base + PAGE)
         page.locator(".langs a[hreflang=en]").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "en" and page.locator("h1").inner_text() == "Receivables"
