@@ -22,12 +22,12 @@ class RiskObservation(Base):
 
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
-    supplier: Mapped[str] = mapped_column(String(200))
+    supplier: Mapped[str] = mapped_column(Text)
     number: Mapped[str] = mapped_column(Text)
     issue_date: Mapped[date] = mapped_column(Date)
     total: Mapped[Decimal] = mapped_column(Amount)
     credit_note: Mapped[bool] = mapped_column(Boolean)
-    iban: Mapped[str | None] = mapped_column(String(34))
+    iban: Mapped[str | None] = mapped_column(Text)  # BT-84 as given: an IBAN, or another kind of account identifier
     trusted_iban: Mapped[bool] = mapped_column(Boolean)  # False while a changed or invalid IBAN awaits a person
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(Text)  # the seller's postal address folded ("" when none)

@@ -98,3 +98,11 @@ def test_a_new_address_and_a_rate_france_does_not_have():
     [vat] = check(rates, History())
     assert vat.kind == "vat_rate" and "19.6 %" in vat.explanation and vat.evidence["rates"] == ["19.60"]
     assert _kinds(replace(rates, country="DE", iban="DE89370400440532013000"), History()) == []  # another country's rates are its own
+
+
+def test_an_account_that_is_not_an_iban_is_only_watched_for_changes():
+    history = History()
+    history.learn(replace(BASE, iban="12345678901234567890123456789012345678"), trusted_iban=True)
+    same = replace(BASE, number="F2026-000103", iban="12345678901234567890123456789012345678", total=Decimal("1100.00"), document_sha256="c" * 64)
+    assert _kinds(same, history) == []
+    assert _kinds(replace(same, iban="99999999"), history) == ["iban_changed"]
