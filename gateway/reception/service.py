@@ -213,15 +213,20 @@ def _comment(reasons: list[Reason]) -> str | None:
 
 
 def status_message(invoice: Invoice, row: db.Invoice, change: StatusChange) -> bytes | None:
-    """The CDAR message of the reception status for the seller (and the PPF for a mandatory 213); None when the seller has
-    no SIREN or no French directory address (scheme 0225, the only one a CDAR carries) to write it to."""
+    """The CDAR message of a status of an incoming invoice for its seller (and the PPF for a mandatory 213 or 210): the
+    reception's own (issued by the gateway as platform) or the buyer's decision (204 … 210, issued by the tenant as buyer,
+    identified by its SIREN).  None when the seller has no SIREN or no French directory address (scheme 0225, the only one
+    a CDAR carries) to write it to, or when a buyer's status has no buyer SIREN to issue it."""
     address = invoice.seller.electronic_address
     if not row.seller_siren or address is None or address.scheme != ADDRESS_SCHEME:
+        return None
+    if change.role == codes.BUYER and not row.buyer_siren:
         return None
     ref = InvoiceRef(row.number, row.issue_date, row.type_code, row.seller_siren, received_at=change.at)
     seller = Party(codes.SELLER, row.seller_name, siren=row.seller_siren, address=address.value)
     recipients = [seller, PPF_RECIPIENT] if codes.status(change.code).mandatory else [seller]
-    return build_cdar(change, ref, issuer=Party(codes.PLATFORM), sender=GATEWAY_PLATFORM, recipients=recipients)
+    issuer = Party(codes.BUYER, row.buyer_name, siren=row.buyer_siren) if change.role == codes.BUYER else Party(codes.PLATFORM)
+    return build_cdar(change, ref, issuer=issuer, sender=GATEWAY_PLATFORM, recipients=recipients)
 
 
 def reception_data(reception: Reception) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -14,9 +15,13 @@ from gateway.api.inbound import INBOX_ENTRY_SCHEMA
 from gateway.api.openapi import openapi_document
 from gateway.archive.models import ArchiveEntry
 from gateway.jobs.models import Delivery
+from gateway.lifecycle import codes
 from gateway.lifecycle.cdar import read_cdar, validate_cdar
+from gateway.lifecycle.events import StatusChange
 from gateway.lifecycle.models import LifecycleEvent
+from gateway.model.serialize import invoice_from_json
 from gateway.reception.models import Reception
+from gateway.reception.service import status_message as cdar_of
 from gateway.store import models as db
 from gateway.webhooks import sender, signing
 from tests.connectors.documents import document, numbered
@@ -217,3 +222,27 @@ def test_received_invoices_are_listed_with_the_outgoing_ones(api):
     incoming = received(api, numbered("ubl", "RX-LIST-2"))["invoice"]["id"]
     items = api.get("/api/v1/invoices").get_json()["items"]
     assert {(i["id"], i["direction"]) for i in items} == {(outgoing, "outgoing"), (incoming, "incoming")}
+
+
+@pytest.mark.parametrize(
+    ("code", "reason_code", "comment"),
+    [("204", None, None), ("205", None, None), ("207", "TX_TVA_ERR", None), ("210", "DOUBLON", "Already received as RX-BY-0.")],
+)
+def test_the_buyers_decision_on_a_received_invoice_makes_a_cdar_the_official_artefacts_accept(api, database, code, reason_code, comment):
+    """What the seller's platform is to receive when the tenant, as buyer, decides (issued by the buyer, by its SIREN)."""
+    number = f"RX-BY-{code}"
+    body = received(api, numbered("ubl", number))
+    with database.session() as session:
+        row = session.get_one(db.Invoice, body["invoice"]["id"])
+        canonical = invoice_from_json(json.loads(database.blobs.get(next(d.sha256 for d in row.documents if d.kind == "canonical"))))
+        change = StatusChange(code, datetime.now(UTC), codes.BUYER, reason_code=reason_code, comment=comment)
+        message = cdar_of(canonical, row, change)
+        assert message is not None and row.buyer_siren
+        tree, cdar = read_cdar(message)
+        assert [f for f in validate_cdar(tree) if f.severity == "fatal"] == []
+        assert (cdar.issuer.role, cdar.issuer.siren, cdar.change.code, cdar.change.reason_code) == (codes.BUYER, row.buyer_siren, code, reason_code)
+        assert (cdar.invoice.number, cdar.invoice.seller_siren) == (number, row.seller_siren)
+        assert [r.role for r in cdar.recipients] == ([codes.SELLER, codes.PPF] if codes.status(code).mandatory else [codes.SELLER])
+        row.buyer_siren = None  # a buyer without SIREN cannot issue it
+        assert cdar_of(canonical, row, change) is None
+        session.rollback()  # the stored invoice keeps its buyer SIREN
